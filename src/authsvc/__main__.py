@@ -1,0 +1,3 @@
+from authsvc.cli import main
+
+raise SystemExit(main())

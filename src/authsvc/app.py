@@ -1,0 +1,106 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy import exc as sa_exc
+
+from authsvc import __version__
+from authsvc.api import auth, health, root, users
+from authsvc.config import Settings
+from authsvc.errors import EmailTaken, OAuth2Error
+from authsvc.middleware import SecurityHeadersMiddleware
+from authsvc.runtime import Runtime
+
+logger = logging.getLogger("authsvc")
+
+DOCS_STATIC_URL = "/static-offline-docs"
+
+DESCRIPTION = """
+OAuth2 authentication service: register, obtain tokens with the password grant,
+keep the session with rotating refresh tokens, call protected routes with a bearer token.
+
+**Try it here:** register with `POST /auth/register`, then press **Authorize**, enter the
+email as *username* and the password, tick the scopes, and call `GET /users/me`.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    runtime = Runtime.build(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await runtime.aclose()
+
+    app = FastAPIOffline(
+        title="authsvc",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        static_url=DOCS_STATIC_URL,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    app.state.runtime = runtime
+
+    app.include_router(root.router)
+    app.include_router(health.router)
+    app.include_router(auth.router)
+    app.include_router(users.router)
+
+    _add_exception_handlers(app)
+    app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_STATIC_URL,))
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=False,  # bearer tokens, not cookies
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For `uvicorn --factory` and worker processes: settings from the environment."""
+    return create_app(Settings())
+
+
+def _add_exception_handlers(app: FastAPI) -> None:
+    @app.exception_handler(OAuth2Error)
+    async def oauth2_error(_request: Request, exc: OAuth2Error) -> JSONResponse:
+        return JSONResponse(
+            {"error": exc.error, "error_description": exc.description}, status_code=400
+        )
+
+    @app.exception_handler(EmailTaken)
+    async def email_taken(_request: Request, _exc: EmailTaken) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "An account with this email already exists; log in instead"},
+            status_code=409,
+        )
+
+    @app.exception_handler(sa_exc.OperationalError)
+    @app.exception_handler(sa_exc.InterfaceError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    @app.exception_handler(ConnectionError)
+    async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+        logger.error("database unavailable: %s", type(exc).__name__)
+        return JSONResponse(
+            {"detail": "The database is unavailable; retry shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)

@@ -1,0 +1,44 @@
+"""Schema migrations, run at start by `authsvc serve` and on their own by `authsvc migrate`."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, text
+
+from authsvc.config import Settings
+from authsvc.db import create_engine
+
+# Any fixed 64-bit number: replicas starting together queue on it, so one migrates.
+ADVISORY_LOCK_KEY = 0x61757468737663  # "authsvc"
+
+
+def alembic_config(database_url: str) -> Config:
+    """A Config that needs no alembic.ini: the scripts ship inside the package."""
+    config = Config()
+    config.set_main_option("script_location", str(files("authsvc.migrations")))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+async def upgrade(settings: Settings, revision: str = "head") -> None:
+    config = alembic_config(settings.database_url)
+    engine = create_engine(settings)
+    try:
+        async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Held until this transaction ends; PostgreSQL's DDL is transactional,
+                # so a waiting replica then finds the schema at head and does nothing.
+                await connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                )
+            await connection.run_sync(_run_upgrade, config, revision)
+    finally:
+        await engine.dispose()
+
+
+def _run_upgrade(connection: Connection, config: Config, revision: str) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, revision)

@@ -1,0 +1,161 @@
+"""Database access for users, sessions and refresh tokens. No HTTP, no policy."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authsvc.errors import EmailTaken
+from authsvc.models import RefreshToken, Session, User, UTCDateTime
+
+
+def email_key(email: str) -> str:
+    """The form two emails are compared in: A@x.com and a@x.com are one account."""
+    return email.casefold()
+
+
+class UserRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def get(self, user_id: uuid.UUID) -> User | None:
+        return await self.db.get(User, user_id)
+
+    async def get_by_email(self, email: str) -> User | None:
+        result = await self.db.execute(select(User).where(User.email_key == email_key(email)))
+        return result.scalar_one_or_none()
+
+    async def add(
+        self, *, email: str, hashed_password: str, full_name: str | None, scopes: str
+    ) -> User:
+        user = User(
+            email=email,
+            email_key=email_key(email),
+            hashed_password=hashed_password,
+            full_name=full_name,
+            scopes=scopes,
+        )
+        self.db.add(user)
+        try:
+            await self.db.flush()
+        except IntegrityError as exc:  # the unique index on email_key decided
+            raise EmailTaken(email) from exc
+        return user
+
+    async def set_password_hash(self, user_id: uuid.UUID, hashed_password: str) -> None:
+        await self.db.execute(
+            update(User).where(User.id == user_id).values(hashed_password=hashed_password)
+        )
+
+    async def get_with_live_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+        """The user, if `session_id` is theirs and not revoked: one query per authenticated call."""
+        result = await self.db.execute(
+            select(User)
+            .join(Session, Session.user_id == User.id)
+            .where(User.id == user_id, Session.id == session_id, Session.revoked_at.is_(None))
+        )
+        return result.scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class SpentToken:
+    session_id: uuid.UUID
+    first_use: bool  # False: a retry inside the grace interval
+
+
+class SessionRepository:
+    def __init__(self, db: AsyncSession) -> None:
+        self.db = db
+
+    async def create(
+        self,
+        *,
+        user_id: uuid.UUID,
+        scope: str,
+        client_id: str,
+        user_agent: str | None,
+        client_ip: str | None,
+        now: datetime,
+        expires_at: datetime,
+    ) -> Session:
+        session = Session(
+            user_id=user_id,
+            scope=scope,
+            client_id=client_id,
+            user_agent=user_agent,
+            client_ip=client_ip,
+            created_at=now,
+            last_used_at=now,
+            expires_at=expires_at,
+        )
+        self.db.add(session)
+        await self.db.flush()
+        return session
+
+    async def add_refresh_token(
+        self, *, session_id: uuid.UUID, token_hash: str, now: datetime, expires_at: datetime
+    ) -> None:
+        self.db.add(
+            RefreshToken(
+                session_id=session_id, token_hash=token_hash, created_at=now, expires_at=expires_at
+            )
+        )
+        await self.db.flush()
+
+    async def spend_refresh_token(
+        self, token_hash: str, *, now: datetime, grace_cutoff: datetime
+    ) -> SpentToken | None:
+        """Mark the token spent, in one conditional UPDATE, if it may be used now.
+
+        It may be used when unexpired, its session is live, and it is unspent or was
+        spent after `grace_cutoff`. The database decides, so concurrent requests (on
+        any process) cannot both pass a check that only one should pass.
+        """
+        live_sessions = select(Session.id).where(Session.revoked_at.is_(None))
+        result = await self.db.execute(
+            update(RefreshToken)
+            .where(
+                RefreshToken.token_hash == token_hash,
+                RefreshToken.expires_at > now,
+                or_(RefreshToken.spent_at.is_(None), RefreshToken.spent_at > grace_cutoff),
+                RefreshToken.session_id.in_(live_sessions),
+            )
+            .values(spent_at=func.coalesce(RefreshToken.spent_at, literal(now, UTCDateTime)))
+            .returning(RefreshToken.session_id, RefreshToken.spent_at)
+            .execution_options(synchronize_session=False)
+        )
+        row = result.one_or_none()
+        if row is None:
+            return None
+        return SpentToken(session_id=row.session_id, first_use=row.spent_at == now)
+
+    async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        result = await self.db.execute(
+            select(RefreshToken).where(RefreshToken.token_hash == token_hash)
+        )
+        return result.scalar_one_or_none()
+
+    async def get_live(self, session_id: uuid.UUID) -> Session | None:
+        result = await self.db.execute(
+            select(Session).where(Session.id == session_id, Session.revoked_at.is_(None))
+        )
+        return result.scalar_one_or_none()
+
+    async def revoke(self, session_id: uuid.UUID, *, now: datetime) -> None:
+        await self.db.execute(
+            update(Session)
+            .where(Session.id == session_id, Session.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+
+    async def extend(self, session_id: uuid.UUID, *, now: datetime, expires_at: datetime) -> None:
+        await self.db.execute(
+            update(Session)
+            .where(Session.id == session_id)
+            .values(last_used_at=now, expires_at=expires_at)
+        )

@@ -1,0 +1,92 @@
+"""Request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
+Password = Annotated[
+    str,
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=MAX_PASSWORD_LENGTH,
+        description="8 to 1024 characters, any Unicode. All of it counts.",
+        examples=["correct horse battery staple"],
+    ),
+]
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: EmailStr = Field(examples=["alice@example.com"])
+    password: Password
+    full_name: Annotated[str, Field(max_length=200, examples=["Alice Liddell"])] | None = None
+
+
+class UserOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    scopes: list[str]
+    is_active: bool
+    created_at: datetime
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return sorted(value.split()) if isinstance(value, str) else value
+
+
+class TokenRequest(BaseModel):
+    """The token endpoint's form fields (RFC 6749 §4.3 and §6)."""
+
+    grant_type: str | None = Field(
+        default=None,
+        description="`password` (the default when omitted) or `refresh_token`.",
+        examples=["password"],
+    )
+    username: str | None = Field(default=None, description="The account's email (password grant).")
+    password: str | None = Field(default=None, description="password grant")
+    scope: str | None = Field(
+        default=None, description="Space-separated scopes; omitted means all that are granted."
+    )
+    refresh_token: str | None = Field(default=None, description="refresh_token grant")
+    client_id: str | None = Field(default=None, description="Optional public client id.")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Access token lifetime in seconds.")
+    refresh_token: str
+    scope: str
+
+
+class OAuth2ErrorBody(BaseModel):
+    """RFC 6749 §5.2."""
+
+    error: Literal["invalid_request", "invalid_grant", "unsupported_grant_type", "invalid_scope"]
+    error_description: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+class ServiceInfo(BaseModel):
+    message: str
+    docs: str
+
+
+class HealthStatus(BaseModel):
+    status: Literal["ok", "unavailable"]
+    detail: str | None = None
