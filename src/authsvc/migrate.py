@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
+from importlib.util import find_spec
 
 from alembic import command
 from alembic.config import Config
@@ -15,10 +15,22 @@ from authsvc.db import create_engine
 ADVISORY_LOCK_KEY = 0x61757468737663  # "authsvc"
 
 
+def script_location() -> str:
+    """The migration scripts: the repo's alembic/, installed as `authsvc.migrations`.
+
+    It is a directory without `__init__.py` on purpose: as a regular package it would
+    shadow the real `alembic` library whenever the repository root is on sys.path.
+    """
+    spec = find_spec("authsvc.migrations")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("authsvc.migrations is missing: the installation is incomplete")
+    return str(next(iter(spec.submodule_search_locations)))
+
+
 def alembic_config(database_url: str) -> Config:
     """A Config that needs no alembic.ini: the scripts ship inside the package."""
     config = Config()
-    config.set_main_option("script_location", str(files("authsvc.migrations")))
+    config.set_main_option("script_location", script_location())
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 

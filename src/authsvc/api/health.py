@@ -22,6 +22,7 @@ async def healthz() -> HealthStatus:
 @router.get(
     "/readyz",
     summary="Readiness: the database answers",
+    response_model=HealthStatus,
     responses={
         503: {
             "model": HealthStatus,

@@ -1,1 +1,0 @@
-"""Alembic migration scripts; installed as the package `authsvc.migrations`."""
