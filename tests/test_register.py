@@ -88,3 +88,11 @@ async def test_any_unicode_password_of_8_to_1024_characters_is_accepted(
 ) -> None:
     assert (await api.register("u@example.com", password)).status_code == 201
     assert (await api.login("u@example.com", password)).status_code == 200
+
+
+async def test_a_body_that_is_not_utf8_is_422_saying_so(api: Api) -> None:
+    response = await api.client.post(
+        "/auth/register", content=b'{"email": "\xff"}', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert "UTF-8" in response.json()["detail"][0]["msg"]

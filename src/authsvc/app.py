@@ -7,10 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import exc as sa_exc
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authsvc import __version__
 from authsvc.api import auth, health, root, users
@@ -81,6 +83,20 @@ def _add_exception_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"error": exc.error, "error_description": exc.description}, status_code=400
         )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if isinstance(exc.__cause__, UnicodeDecodeError):
+            # FastAPI answers a non-UTF-8 JSON body with a bare 400; answer it like any
+            # other malformed JSON: 422, saying what to fix.
+            error = {
+                "type": "json_invalid",
+                "loc": ["body"],
+                "msg": "The request body must be JSON encoded as UTF-8",
+                "input": None,
+            }
+            return JSONResponse({"detail": [error]}, status_code=422)
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(EmailTaken)
     async def email_taken(_request: Request, _exc: EmailTaken) -> JSONResponse:
