@@ -73,7 +73,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-async def _reset_postgres(url: str) -> None:
+async def drop_postgres_tables(url: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
@@ -82,6 +82,10 @@ async def _reset_postgres(url: str) -> None:
             )
     finally:
         await engine.dispose()
+
+
+async def _reset_postgres(url: str) -> None:
+    await drop_postgres_tables(url)
     await upgrade(make_settings(url))
 
 
@@ -123,6 +127,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url: str = request.getfixturevalue("postgres_url")
     asyncio.run(truncate_postgres(url))
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database without tables of each kind, for an `authsvc` process to migrate itself."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    asyncio.run(drop_postgres_tables(url))
+    yield url
+    asyncio.run(upgrade(make_settings(url)))  # leave it migrated for the tests after
 
 
 # --- the app over HTTP ------------------------------------------------------

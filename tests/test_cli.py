@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import httpx
-import pytest
 
 from tests.conftest import PASSWORD, authsvc_env, serve
 
@@ -29,12 +28,6 @@ def run_cli(
     )
 
 
-@pytest.fixture
-def fresh_sqlite(tmp_path: Path) -> str:
-    """An empty SQLite database, for the processes to migrate themselves."""
-    return f"sqlite+aiosqlite:///{tmp_path / 'fresh.db'}"
-
-
 def sign_up_and_call_me(http: httpx.Client, email: str) -> httpx.Response:
     http.post("/auth/register", json={"email": email, "password": PASSWORD})
     token = http.post("/auth/token", data={"username": email, "password": PASSWORD})
@@ -44,8 +37,11 @@ def sign_up_and_call_me(http: httpx.Client, email: str) -> httpx.Response:
     )
 
 
-def test_serve_migrates_and_answers_the_whole_flow(fresh_sqlite: str) -> None:
-    with serve(authsvc_env(fresh_sqlite)) as base_url, httpx.Client(base_url=base_url) as http:
+def test_serve_migrates_and_answers_the_whole_flow(empty_db: str) -> None:
+    with (
+        serve(authsvc_env(empty_db)) as base_url,
+        httpx.Client(base_url=base_url) as http,
+    ):
         assert http.get("/").json() == {
             "message": "authsvc: OAuth2 authentication service",
             "docs": "/docs",
@@ -56,8 +52,8 @@ def test_serve_migrates_and_answers_the_whole_flow(fresh_sqlite: str) -> None:
         assert http.get("/readyz").json() == {"status": "ok", "detail": None}
 
 
-def test_serve_with_workers_shares_one_database(fresh_sqlite: str) -> None:
-    env = authsvc_env(fresh_sqlite)
+def test_serve_with_workers_shares_one_database(empty_db: str) -> None:
+    env = authsvc_env(empty_db)
     with serve(env, "--workers", "2") as base_url, httpx.Client(base_url=base_url) as http:
         body = {"email": "w@example.com", "password": PASSWORD}
         statuses = [http.post("/auth/register", json=body).status_code for _ in range(4)]
@@ -66,15 +62,15 @@ def test_serve_with_workers_shares_one_database(fresh_sqlite: str) -> None:
             assert sign_up_and_call_me(http, "w@example.com").status_code == 200
 
 
-def test_migrate_is_idempotent(fresh_sqlite: str) -> None:
-    env = authsvc_env(fresh_sqlite)
+def test_migrate_is_idempotent(empty_db: str) -> None:
+    env = authsvc_env(empty_db)
     first = run_cli("migrate", env=env)
     second = run_cli("migrate", env=env)
     assert first.returncode == second.returncode == 0, first.stderr + second.stderr
 
 
-def test_create_user_admin_from_stdin_then_log_in_with_admin_scope(fresh_sqlite: str) -> None:
-    env = authsvc_env(fresh_sqlite)
+def test_create_user_admin_from_stdin_then_log_in_with_admin_scope(empty_db: str) -> None:
+    env = authsvc_env(empty_db)
     created = run_cli(
         "create-user",
         "root@example.com",
@@ -101,20 +97,20 @@ def test_create_user_admin_from_stdin_then_log_in_with_admin_scope(fresh_sqlite:
     assert token.json()["scope"] == "admin user"
 
 
-def test_create_user_rejects_a_short_password(fresh_sqlite: str) -> None:
+def test_create_user_rejects_a_short_password(empty_db: str) -> None:
     result = run_cli(
         "create-user",
         "x@example.com",
         "--password-stdin",
-        env=authsvc_env(fresh_sqlite),
+        env=authsvc_env(empty_db),
         stdin="short\n",
     )
     assert result.returncode == 2
     assert "password" in result.stderr
 
 
-def test_production_refuses_to_start_without_a_strong_secret(fresh_sqlite: str) -> None:
-    env = authsvc_env(fresh_sqlite, AUTHSVC_ENV="production")
+def test_production_refuses_to_start_without_a_strong_secret(empty_db: str) -> None:
+    env = authsvc_env(empty_db, AUTHSVC_ENV="production")
     del env["AUTHSVC_JWT_SECRET"]
     missing = run_cli("serve", env=env)
     env["AUTHSVC_JWT_SECRET"] = "too-short"
@@ -128,8 +124,8 @@ def test_production_refuses_to_start_without_a_strong_secret(fresh_sqlite: str) 
         assert "32 bytes" in lines[0]
 
 
-def test_invalid_setting_is_one_clear_line(fresh_sqlite: str) -> None:
-    env = authsvc_env(fresh_sqlite, AUTHSVC_ACCESS_TOKEN_EXPIRE_MINUTES="soon")
+def test_invalid_setting_is_one_clear_line(empty_db: str) -> None:
+    env = authsvc_env(empty_db, AUTHSVC_ACCESS_TOKEN_EXPIRE_MINUTES="soon")
     result = run_cli("migrate", env=env)
     assert result.returncode == 2
     assert result.stderr.strip().startswith("authsvc: AUTHSVC_ACCESS_TOKEN_EXPIRE_MINUTES")

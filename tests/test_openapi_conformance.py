@@ -6,6 +6,7 @@ both without credentials and with a real bearer token.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import PASSWORD, authsvc_env, serve
+from tests.conftest import PASSWORD, authsvc_env, serve, truncate_postgres
 
 CHECKS = [
     not_a_server_error,
@@ -35,10 +36,16 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 60
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    database = tmp_path_factory.mktemp("conformance") / "authsvc.db"
-    with serve(authsvc_env(f"sqlite+aiosqlite:///{database}")) as base_url:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('conformance') / 'authsvc.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        asyncio.run(truncate_postgres(url))
+    with serve(authsvc_env(url)) as base_url:
         yield base_url
 
 
