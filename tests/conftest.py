@@ -158,11 +158,11 @@ async def running_app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 @asynccontextmanager
 async def http_client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """An httpx client on the ASGI app that fails the test if any response is a 5xx."""
+    """An httpx client on the ASGI app that fails the test on any 5xx but a deliberate 503."""
     server_errors: list[str] = []
 
     async def record(response: httpx.Response) -> None:
-        if response.status_code >= 500:
+        if response.status_code >= 500 and response.status_code != 503:
             server_errors.append(f"{response.request.method} {response.request.url}")
 
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
@@ -234,7 +234,9 @@ def app_with(
     @asynccontextmanager
     async def factory(**overrides: Any) -> AsyncIterator[tuple[FastAPI, Api]]:
         async with (
-            running_app(make_settings(database_url, **overrides)) as app,
+            running_app(
+                make_settings(overrides.pop("database_url", database_url), **overrides)
+            ) as app,
             http_client(app) as client,
         ):
             yield app, Api(client)
@@ -261,10 +263,12 @@ def free_port() -> int:
 def authsvc_env(database_url: str, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHSVC_")}
     env.update(
-        AUTHSVC_DATABASE_URL=database_url,
-        AUTHSVC_JWT_SECRET=TEST_SECRET,
-        AUTHSVC_BCRYPT_ROUNDS="4",
-        **extra,
+        {
+            "AUTHSVC_DATABASE_URL": database_url,
+            "AUTHSVC_JWT_SECRET": TEST_SECRET,
+            "AUTHSVC_BCRYPT_ROUNDS": "4",
+            **extra,
+        }
     )
     return env
 
@@ -272,31 +276,75 @@ def authsvc_env(database_url: str, **extra: str) -> dict[str, str]:
 @contextmanager
 def serve(env: dict[str, str], *args: str, cwd: Path | None = None) -> Iterator[str]:
     """A real `authsvc serve` process on a free port; yields its base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "authsvc", "serve", "--port", str(port), *args]
-    process = subprocess.Popen(
-        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                output = process.stdout.read() if process.stdout else ""
-                pytest.fail(f"authsvc serve exited with {process.returncode}:\n{output}")
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("authsvc serve did not answer /healthz within 30 s")
-            time.sleep(0.1)
+    with serve_process(env, *args, cwd=cwd) as (base_url, _process):
         yield base_url
-    finally:
-        process.terminate()
+
+
+@contextmanager
+def serve_process(
+    env: dict[str, str], *args: str, cwd: Path | None = None, log_file: Path | None = None
+) -> Iterator[tuple[str, subprocess.Popen[str]]]:
+    """`serve`, also yielding the process; its output goes to `log_file` if given."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "authsvc", "serve", "--port", str(port), *args]
+    with (log_file or Path(os.devnull)).open("w") as output:
+        process = subprocess.Popen(
+            command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, text=True
+        )
         try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _wait_until_healthy(base_url, process, log_file)
+            yield base_url, process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _wait_until_healthy(
+    base_url: str, process: subprocess.Popen[str], log_file: Path | None
+) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        if process.poll() is not None:
+            log = log_file.read_text() if log_file else "(pass log_file to see its output)"
+            pytest.fail(f"authsvc serve exited with {process.returncode}:\n{log}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail("authsvc serve did not answer /healthz within 30 s")
+        time.sleep(0.1)
+
+
+# --- Redis (shared rate-limit counters) ---------------------------------------
+
+REDIS_URL = os.environ.get("AUTHSVC_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis the throttling tests count in; each test uses its own key prefix.
+
+    Skipped when it does not answer, except in CI (CI=true), where that is a failure.
+    """
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1, socket_timeout=1)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        if IN_CI:
+            pytest.fail(f"CI=true but Redis at {REDIS_URL} does not answer: {exc}")
+        pytest.skip(
+            f"Redis at {REDIS_URL} does not answer ({exc}); start one, or set "
+            "AUTHSVC_TEST_REDIS_URL"
+        )
+    finally:
+        client.close()
+    return REDIS_URL

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
@@ -15,10 +20,11 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authsvc import __version__
-from authsvc.api import auth, health, root, users
+from authsvc.api import auth, health, metrics, root, users
 from authsvc.config import Settings
-from authsvc.errors import EmailTaken, OAuth2Error
-from authsvc.middleware import SecurityHeadersMiddleware
+from authsvc.errors import EmailTaken, OAuth2Error, Overloaded, Throttled
+from authsvc.hardening import BodySizeLimitMiddleware, fastapi_without_docs
+from authsvc.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from authsvc.runtime import Runtime
 
 logger = logging.getLogger("authsvc")
@@ -44,7 +50,10 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.aclose()
 
-    app = FastAPIOffline(
+    new_app: Callable[..., FastAPI] = (
+        FastAPIOffline if settings.docs_enabled else fastapi_without_docs
+    )
+    app = new_app(
         title="authsvc",
         version=__version__,
         description=DESCRIPTION,
@@ -56,10 +65,13 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(root.router)
     app.include_router(health.router)
+    if runtime.metrics is not None:
+        app.include_router(metrics.router)
     app.include_router(auth.router)
     app.include_router(users.router)
 
     _add_exception_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_STATIC_URL,))
     if settings.cors_origins:
         app.add_middleware(
@@ -67,8 +79,10 @@ def create_app(settings: Settings) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_credentials=False,  # bearer tokens, not cookies
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
         )
+    app.add_middleware(RequestContextMiddleware, metrics=runtime.metrics)  # outermost
     return app
 
 
@@ -81,7 +95,21 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(OAuth2Error)
     async def oauth2_error(_request: Request, exc: OAuth2Error) -> JSONResponse:
         return JSONResponse(
-            {"error": exc.error, "error_description": exc.description}, status_code=400
+            {"error": exc.error, "error_description": exc.description},
+            status_code=exc.status_code,
+            headers=_retry_after(exc.retry_after),
+        )
+
+    @app.exception_handler(Throttled)
+    async def throttled(_request: Request, exc: Throttled) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=429, headers=_retry_after(exc.retry_after)
+        )
+
+    @app.exception_handler(Overloaded)
+    async def overloaded(_request: Request, exc: Overloaded) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc)}, status_code=503, headers=_retry_after(exc.retry_after)
         )
 
     @app.exception_handler(StarletteHTTPException)
@@ -97,6 +125,13 @@ def _add_exception_handlers(app: FastAPI) -> None:
             }
             return JSONResponse({"detail": [error]}, status_code=422)
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
+        # FastAPI echoes each rejected value back as `input`: never for a password.
+        return await request_validation_exception_handler(
+            request, RequestValidationError([_without_secret_input(e) for e in exc.errors()])
+        )
 
     @app.exception_handler(EmailTaken)
     async def email_taken(_request: Request, _exc: EmailTaken) -> JSONResponse:
@@ -120,3 +155,13 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def _retry_after(seconds: int | None) -> dict[str, str] | None:
+    return {"Retry-After": str(seconds)} if seconds is not None else None
+
+
+def _without_secret_input(error: dict[str, Any]) -> dict[str, Any]:
+    if any("password" in str(part).lower() for part in error.get("loc", ())):
+        return {key: value for key, value in error.items() if key not in ("input", "ctx")}
+    return error

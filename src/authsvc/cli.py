@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import getpass
 import logging
+import logging.config
 import os
+import shutil
+import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
 
 from pydantic import ValidationError
 
 from authsvc import __version__
 from authsvc.config import Settings
 from authsvc.errors import EmailTaken
+from authsvc.logs import logging_config
 from authsvc.security import scopes as scope_rules
 
 
@@ -26,10 +31,12 @@ class CliError(Exception):
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = _load_settings()
+        log_config = logging_config(
+            json_logs=settings.env == "production", level=getattr(args, "log_level", "info")
+        )
+        logging.config.dictConfig(log_config)
         result: int = args.handler(args, settings)
         return result
     except CliError as exc:
@@ -88,8 +95,17 @@ def _load_settings() -> Settings:
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     from authsvc.migrate import upgrade
 
-    asyncio.run(upgrade(settings))
-    logging.getLogger("authsvc").info("database schema is up to date")
+    before, after = asyncio.run(upgrade(settings))
+    log = logging.getLogger("authsvc.migrate")
+    if before == after:
+        log.info("database schema is up to date at %s", after, extra={"event": "migrate"})
+    else:
+        log.info(
+            "migrated the database schema from %s to %s",
+            before or "empty",
+            after,
+            extra={"event": "migrate", "from_revision": before, "to_revision": after},
+        )
     return 0
 
 
@@ -100,32 +116,53 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError("--workers must be at least 1")
     if not args.no_migrate:
         _migrate(args, settings)
-    uvicorn.run(
-        "authsvc.app:create_app_from_env",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        log_config=_log_config(args.log_level),
-        proxy_headers=False,  # the peer address is the client; see the trusted-proxy setting
-        server_header=False,
-        timeout_graceful_shutdown=30,
-    )
+    # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal so the exit
+    # status says "killed". A stop the orchestrator asked for is no failure: exit 0.
+    previous = signal.signal(signal.SIGTERM, _stop_requested)
+    try:
+        with _shared_metrics_dir(settings, args.workers):
+            uvicorn.run(
+                "authsvc.app:create_app_from_env",
+                factory=True,
+                host=args.host,
+                port=args.port,
+                workers=args.workers,
+                log_level=args.log_level,
+                log_config=logging_config(
+                    json_logs=settings.env == "production", level=args.log_level
+                ),
+                access_log=False,  # ours (authsvc.access) knows the route, request id and user
+                proxy_headers=False,  # client IPs: see AUTHSVC_TRUSTED_PROXIES
+                server_header=False,
+                timeout_graceful_shutdown=30,
+            )
+    except _StopRequested:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     return 0
 
 
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging, plus our own loggers, so worker processes log the same way."""
-    from uvicorn.config import LOGGING_CONFIG
+class _StopRequested(Exception):
+    pass
 
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config["loggers"]["authsvc"] = {
-        "handlers": ["default"],
-        "level": level.upper(),
-        "propagate": False,
-    }
-    return config
+
+def _stop_requested(_signum: int, _frame: FrameType | None) -> None:
+    raise _StopRequested
+
+
+@contextmanager
+def _shared_metrics_dir(settings: Settings, workers: int) -> Iterator[None]:
+    """Several workers write their metrics to one directory that /metrics sums."""
+    if workers == 1 or not settings.metrics_enabled or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="authsvc-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # inherited by the worker processes
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -8,7 +8,15 @@ import secrets
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+import limits
+from pydantic import (
+    AfterValidator,
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -16,6 +24,20 @@ logger = logging.getLogger("authsvc")
 
 MIN_SECRET_BYTES = 32
 DEV_SECRET_FILENAME = ".authsvc-jwt-secret"
+
+
+def _rate_limit(value: str) -> str:
+    try:
+        limits.parse(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a rate limit; write it like '10/15 minutes' or '100 per hour'"
+        ) from None
+    return value
+
+
+# A rate limit in the `limits` notation: "10/15 minutes", "100 per hour".
+RateLimit = Annotated[str, AfterValidator(_rate_limit)]
 
 
 class Settings(BaseSettings):
@@ -38,8 +60,26 @@ class Settings(BaseSettings):
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     # Concurrent password hashes; bcrypt is CPU-bound, so more than the core count only queues.
     hash_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1)
+    # Load shedding: hashes that may wait for a worker; a login or registration beyond that
+    # gets 503 at once. None: 16 per worker (about 4 s of queue at bcrypt cost 12).
+    hash_queue_limit: int | None = Field(default=None, ge=0)
+
+    # Abuse resistance. Failed logins are counted in Redis when it is set (shared by every
+    # replica and worker), else in this process's memory.
+    redis_url: str | None = None
+    throttle_key_prefix: str = "authsvc"
+    login_limit_account_ip: RateLimit = "10/15 minutes"
+    login_limit_ip: RateLimit = "100/15 minutes"
+    login_limit_account: RateLimit = "100/hour"
+    register_limit_ip: RateLimit = "30/hour"
+    # Peers whose X-Forwarded-For is believed: addresses or networks, comma-separated.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    docs_enabled: bool = True  # /docs, /redoc and /openapi.json
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    metrics_enabled: bool = True  # GET /metrics, Prometheus text format
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -47,6 +87,39 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("use a redis://, rediss:// or unix:// URL")
+        return value or None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _one_address_cannot_lock_an_account(self) -> Self:
+        """The per-account limit must be out of reach of a single address.
+
+        In any stretch of time T one address gets at most `amount * (T // window + 1)`
+        failures past the per-(account, address) limit; that must stay below the
+        per-account limit, or one attacker could lock the owner out.
+        """
+        pair = limits.parse(self.login_limit_account_ip)
+        account = limits.parse(self.login_limit_account)
+        reachable = pair.amount * (account.get_expiry() // pair.get_expiry() + 1)
+        if reachable >= account.amount:
+            raise ValueError(
+                f"AUTHSVC_LOGIN_LIMIT_ACCOUNT ({account}) must allow more failures than one "
+                f"address can make under AUTHSVC_LOGIN_LIMIT_ACCOUNT_IP ({pair}): "
+                f"{reachable} in {account.get_expiry()} s; raise it or lower the other"
+            )
+        return self
 
     @field_validator("cors_origins")
     @classmethod

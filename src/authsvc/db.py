@@ -23,15 +23,18 @@ def is_sqlite(url: str) -> bool:
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
     return create_async_engine(
         url,
+        hide_parameters=True,  # errors must not carry password hashes into logs
         pool_pre_ping=True,  # a restarted database is reconnected to, not reported as an error
         pool_size=10,
         max_overflow=10,
-        pool_timeout=10,
+        pool_timeout=5,
+        # Fail fast while the database is down: callers get a 503 in seconds, not a hang.
+        connect_args={"timeout": 5, "command_timeout": 15},
     )
 
 

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.client_ip import client_ip
 from authsvc.errors import InvalidRequest
 from authsvc.models import User
 from authsvc.runtime import Runtime
@@ -41,7 +42,14 @@ SessionDep = Annotated[AsyncSession, Depends(get_db)]
 
 
 def get_auth_service(db: SessionDep, runtime: RuntimeDep) -> AuthService:
-    return AuthService(db, settings=runtime.settings, hasher=runtime.hasher, codec=runtime.codec)
+    return AuthService(
+        db,
+        settings=runtime.settings,
+        hasher=runtime.hasher,
+        codec=runtime.codec,
+        metrics=runtime.metrics,
+        throttle=runtime.throttle,
+    )
 
 
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
@@ -55,6 +63,7 @@ def _bearer_challenge(**params: str) -> dict[str, str]:
 
 
 async def get_current_user(
+    request: Request,
     security_scopes: SecurityScopes,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     auth: AuthServiceDep,
@@ -82,6 +91,7 @@ async def get_current_user(
             detail=f"This token lacks the scope(s): {' '.join(sorted(missing))}",
             headers=_bearer_challenge(error="insufficient_scope", scope=needed),
         )
+    request.state.user_id = str(user.id)  # for the access log
     return user
 
 
@@ -120,12 +130,27 @@ async def token_request_form(request: Request) -> TokenRequest:
 TokenForm = Annotated[TokenRequest, Depends(token_request_form)]
 
 
-def client_info(request: Request, form: TokenForm) -> ClientInfo:
-    return ClientInfo(
-        client_id=form.client_id,
-        user_agent=request.headers.get("user-agent"),
-        ip=request.client.host if request.client else None,
+def get_client_ip(request: Request, runtime: RuntimeDep) -> str | None:
+    """The peer's address, or the client's as reported by a trusted proxy."""
+    return client_ip(
+        request.client.host if request.client else None,
+        request.headers.getlist("x-forwarded-for"),
+        runtime.settings.trusted_proxies,
     )
+
+
+ClientIP = Annotated[str | None, Depends(get_client_ip)]
+
+
+def client_info(request: Request, form: TokenForm, ip: ClientIP) -> ClientInfo:
+    return ClientInfo(client_id=form.client_id, user_agent=request.headers.get("user-agent"), ip=ip)
+
+
+def registration_client(request: Request, ip: ClientIP) -> ClientInfo:
+    return ClientInfo(user_agent=request.headers.get("user-agent"), ip=ip)
+
+
+RegistrationClient = Annotated[ClientInfo, Depends(registration_client)]
 
 
 Client = Annotated[ClientInfo, Depends(client_info)]

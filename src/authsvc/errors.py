@@ -1,4 +1,5 @@
-"""Domain errors. They carry no HTTP; `app.py` maps each to its response."""
+"""Domain errors, rendered as responses by `app.py` (OAuth2 errors carry the status RFC 6749
+and its extensions give them)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ class OAuth2Error(Exception):
     """An RFC 6749 §5.2 error: `error` is the registered code, the message says what to fix."""
 
     error = "invalid_request"
+    status_code = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After when set
 
     def __init__(self, description: str) -> None:
         super().__init__(description)
@@ -31,3 +34,45 @@ class InvalidScope(OAuth2Error):
 
 class EmailTaken(Exception):
     """An account with this email (compared case-insensitively) already exists."""
+
+
+class RetryLater(OAuth2Error):
+    """An OAuth2 error that says when to try again (`Retry-After`, in seconds)."""
+
+    def __init__(self, description: str, *, retry_after: int) -> None:
+        super().__init__(description)
+        self.retry_after = retry_after
+
+
+class SlowDown(RetryLater):
+    """Too many failed logins for this account or address: answered 429 with Retry-After.
+
+    `slow_down` is the registered OAuth error code (RFC 8628 §3.5) for "poll less often".
+    """
+
+    error = "slow_down"
+    status_code = 429
+
+
+class TemporarilyUnavailable(RetryLater):
+    """The server sheds the request (too much password hashing queued): 503, Retry-After."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+
+
+class Throttled(Exception):
+    """Over a rate limit. `limit` names which (for the audit log); `retry_after` in seconds."""
+
+    def __init__(self, message: str, *, limit: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.retry_after = retry_after
+
+
+class Overloaded(Exception):
+    """Too many password hashes already queued: shed this request instead of queueing it."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -1,9 +1,19 @@
-"""Response headers every auth response carries."""
+"""ASGI middleware: security headers, and the per-request context (id, log, metrics)."""
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authsvc.logs import request_id
+from authsvc.metrics import Metrics
+
+access_log = logging.getLogger("authsvc.access")
 
 
 class SecurityHeadersMiddleware:
@@ -33,3 +43,57 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class RequestContextMiddleware:
+    """Request id (accepted from `X-Request-ID` or generated, and echoed), an access-log
+    line per request, and the HTTP metrics — all labelled with the route template, not
+    the raw path, so ids in URLs neither leak into logs nor explode metric labels."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics | None) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id.set(rid)
+        status = 500  # what the client gets if the app fails before answering
+        start = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            duration = time.perf_counter() - start
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            if self.metrics is not None:
+                self.metrics.requests.labels(scope["method"], route, str(status)).inc()
+                self.metrics.latency.labels(scope["method"], route).observe(duration)
+            access_log.info(
+                "%s %s %d",
+                scope["method"],
+                route,
+                status,
+                extra={
+                    "event": "request",
+                    "method": scope["method"],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 2),
+                    "user_id": scope.get("state", {}).get("user_id"),
+                },
+            )
+            request_id.reset(token)

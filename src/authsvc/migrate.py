@@ -6,6 +6,7 @@ from importlib.util import find_spec
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 
 from authsvc.config import Settings
@@ -35,7 +36,8 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-async def upgrade(settings: Settings, revision: str = "head") -> None:
+async def upgrade(settings: Settings, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to `revision`; returns the revisions before and after (equal: nothing to do)."""
     config = alembic_config(settings.database_url)
     engine = create_engine(settings)
     try:
@@ -46,11 +48,15 @@ async def upgrade(settings: Settings, revision: str = "head") -> None:
                 await connection.execute(
                     text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
                 )
-            await connection.run_sync(_run_upgrade, config, revision)
+            return await connection.run_sync(_run_upgrade, config, revision)
     finally:
         await engine.dispose()
 
 
-def _run_upgrade(connection: Connection, config: Config, revision: str) -> None:
+def _run_upgrade(
+    connection: Connection, config: Config, revision: str
+) -> tuple[str | None, str | None]:
+    before = MigrationContext.configure(connection).get_current_revision()
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+    return before, MigrationContext.configure(connection).get_current_revision()

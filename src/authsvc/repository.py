@@ -140,6 +140,16 @@ class SessionRepository:
         )
         return result.scalar_one_or_none()
 
+    async def has_logged_in_from(self, email: str, client_ip: str) -> bool:
+        """Whether the account with this email ever had a session from this address."""
+        result = await self.db.execute(
+            select(Session.id)
+            .join(User, User.id == Session.user_id)
+            .where(User.email_key == email_key(email), Session.client_ip == client_ip)
+            .limit(1)
+        )
+        return result.first() is not None
+
     async def get_live(self, session_id: uuid.UUID) -> Session | None:
         result = await self.db.execute(
             select(Session).where(Session.id == session_id, Session.revoked_at.is_(None))

@@ -6,7 +6,10 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from authsvc.security.password_policy import PasswordRejected, check_new_password
 
 MIN_PASSWORD_LENGTH = 8
 MAX_PASSWORD_LENGTH = 1024
@@ -16,7 +19,8 @@ Password = Annotated[
     Field(
         min_length=MIN_PASSWORD_LENGTH,
         max_length=MAX_PASSWORD_LENGTH,
-        description="8 to 1024 characters, any Unicode. All of it counts.",
+        description="8 to 1024 characters, any Unicode. All of it counts. Not one of the "
+        "100,000 most common passwords, and not containing the name part of the email.",
         examples=["correct horse battery staple"],
     ),
 ]
@@ -28,6 +32,15 @@ class UserCreate(BaseModel):
     email: EmailStr = Field(examples=["alice@example.com"])
     password: Password
     full_name: Annotated[str, Field(max_length=200, examples=["Alice Liddell"])] | None = None
+
+    @field_validator("password")
+    @classmethod
+    def _password_policy(cls, password: str, info: ValidationInfo) -> str:
+        # `email` is declared first, so it is validated (or absent, if invalid) by now.
+        try:
+            return check_new_password(password, email=info.data.get("email"))
+        except PasswordRejected as exc:  # the reason alone, without "Value error, "
+            raise PydanticCustomError("password_policy", str(exc)) from None
 
 
 class UserOut(BaseModel):
@@ -74,7 +87,14 @@ class TokenResponse(BaseModel):
 class OAuth2ErrorBody(BaseModel):
     """RFC 6749 §5.2."""
 
-    error: Literal["invalid_request", "invalid_grant", "unsupported_grant_type", "invalid_scope"]
+    error: Literal[
+        "invalid_request",
+        "invalid_grant",
+        "unsupported_grant_type",
+        "invalid_scope",
+        "slow_down",
+        "temporarily_unavailable",
+    ]
     error_description: str
 
 
@@ -84,7 +104,7 @@ class ErrorBody(BaseModel):
 
 class ServiceInfo(BaseModel):
     message: str
-    docs: str
+    docs: str | None = Field(description="Where the API docs are; null when they are off.")
 
 
 class HealthStatus(BaseModel):

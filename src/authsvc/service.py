@@ -13,7 +13,16 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.config import Settings
-from authsvc.errors import InvalidGrant, InvalidRequest, UnsupportedGrantType
+from authsvc.errors import (
+    InvalidGrant,
+    InvalidRequest,
+    Overloaded,
+    SlowDown,
+    TemporarilyUnavailable,
+    Throttled,
+    UnsupportedGrantType,
+)
+from authsvc.metrics import Metrics
 from authsvc.models import User, utcnow
 from authsvc.repository import SessionRepository, UserRepository
 from authsvc.schemas import TokenRequest
@@ -26,6 +35,7 @@ from authsvc.security.tokens import (
     hash_refresh_token,
     new_refresh_token,
 )
+from authsvc.throttle import Throttle
 
 logger = logging.getLogger("authsvc.audit")
 
@@ -58,11 +68,15 @@ class AuthService:
         settings: Settings,
         hasher: PasswordHasher,
         codec: AccessTokenCodec,
+        metrics: Metrics | None = None,
+        throttle: Throttle | None = None,  # None: no rate limits (the local CLI)
     ) -> None:
         self.db = db
+        self.throttle = throttle
         self.settings = settings
         self.hasher = hasher
         self.codec = codec
+        self.metrics = metrics
         self.users = UserRepository(db)
         self.sessions = SessionRepository(db)
 
@@ -75,9 +89,24 @@ class AuthService:
         password: str,
         full_name: str | None,
         scopes: frozenset[str] = frozenset({scope_rules.USER}),
+        client: ClientInfo | None = None,
     ) -> User:
-        """Create an account; raises EmailTaken when the database already has that email."""
-        hashed = await self.hasher.hash(password)  # before the transaction: never hold a lock
+        """Create an account; raises EmailTaken when the database already has that email.
+
+        Raises Throttled when the client's address has used up its registrations, and
+        Overloaded when too many hashes are queued; neither costs a hash.
+        """
+        if self.throttle is not None:
+            try:
+                await self.throttle.check_registration(client.ip if client else None)
+            except Throttled as exc:
+                self._throttled("registration throttled", "register_throttled", exc, client)
+                raise
+        try:
+            hashed = await self.hasher.hash(password)  # before the transaction: hold no lock
+        except Overloaded:
+            self._audit("registration shed", "overloaded", client=client, reason="hash queue full")
+            raise
         async with self.db.begin():
             user = await self.users.add(
                 email=email,
@@ -85,7 +114,7 @@ class AuthService:
                 full_name=full_name,
                 scopes=scope_rules.format_scope(scopes | {scope_rules.USER}),
             )
-        logger.info("user registered", extra={"event": "register", "user_id": str(user.id)})
+        self._audit("user registered", "register", user_id=user.id)
         return user
 
     # --- grants ---------------------------------------------------------------
@@ -98,12 +127,17 @@ class AuthService:
                 raise InvalidRequest("Missing parameter: username (the account's email)")
             if not request.password:
                 raise InvalidRequest("Missing parameter: password")
-            return await self.password_grant(
-                email=request.username,
-                password=request.password,
-                scope=request.scope,
-                client=client,
-            )
+            try:
+                return await self.password_grant(
+                    email=request.username,
+                    password=request.password,
+                    scope=request.scope,
+                    client=client,
+                )
+            except Throttled as exc:
+                raise SlowDown(str(exc), retry_after=exc.retry_after) from exc
+            except Overloaded as exc:
+                raise TemporarilyUnavailable(str(exc), retry_after=exc.retry_after) from exc
         if grant_type == "refresh_token":
             if not request.refresh_token:
                 raise InvalidRequest("Missing parameter: refresh_token")
@@ -117,21 +151,40 @@ class AuthService:
     async def password_grant(
         self, *, email: str, password: str, scope: str | None, client: ClientInfo
     ) -> TokenPair:
+        """Log in with email and password.
+
+        Raises Throttled (too many failures, checked before any hashing), Overloaded (hash
+        queue full) or InvalidGrant. Wrong passwords and unknown emails count as failures.
+        """
         requested = scope_rules.parse_scope(scope)
+        await self._check_login_throttle(email, client)
         async with self.db.begin():
             user = await self.users.get_by_email(email)
-        if user is None:
-            await self.hasher.dummy_verify()  # same time as a wrong password
-            logger.info("login failed", extra={"event": "login_failed", "reason": "unknown"})
-            raise InvalidGrant(BAD_CREDENTIALS)
-        ok, new_hash = await self.hasher.verify(password, user.hashed_password)
+        try:
+            if user is None:
+                await self.hasher.dummy_verify()  # same time as a wrong password
+                ok, new_hash = False, None
+            else:
+                ok, new_hash = await self.hasher.verify(password, user.hashed_password)
+        except Overloaded:
+            self._audit("login shed", "overloaded", client=client, reason="hash queue full")
+            raise
         if not ok:
-            logger.info(
+            if self.throttle is not None:
+                await self.throttle.login_failed(email, client.ip)
+            self._audit(
                 "login failed",
-                extra={"event": "login_failed", "user_id": str(user.id), "reason": "password"},
+                "login_failed",
+                user_id=user.id if user else None,
+                client=client,
+                reason="password" if user else "unknown account",
             )
             raise InvalidGrant(BAD_CREDENTIALS)
+        assert user is not None  # only a known account's password can match
         if not user.is_active:
+            self._audit(
+                "login failed", "login_failed", user_id=user.id, client=client, reason="disabled"
+            )
             raise InvalidGrant("This account is disabled")
         granted = scope_rules.grant(requested, user.scope_set)
 
@@ -139,9 +192,7 @@ class AuthService:
         refresh_token = new_refresh_token()
         refresh_expires = now + self._refresh_lifetime
         async with self.db.begin():
-            if (
-                new_hash is not None
-            ):  # an old plain-bcrypt hash: upgrade it now we know the password
+            if new_hash is not None:  # an outdated hash: replace it while we know the password
                 await self.users.set_password_hash(user.id, new_hash)
             session = await self.sessions.create(
                 user_id=user.id,
@@ -158,9 +209,10 @@ class AuthService:
                 now=now,
                 expires_at=refresh_expires,
             )
-        logger.info(
-            "login succeeded",
-            extra={"event": "login", "user_id": str(user.id), "session_id": str(session.id)},
+        if self.throttle is not None:
+            await self.throttle.login_succeeded(email, client.ip)
+        self._audit(
+            "login succeeded", "login", user_id=user.id, session_id=session.id, client=client
         )
         return self._pair(user.id, session.id, granted, session.client_id, refresh_token)
 
@@ -186,11 +238,14 @@ class AuthService:
                 # Raising in here rolls back, so the presented token stays unspent.
                 pair = await self._rotate(spent.session_id, requested, client, now)
         if spent is None:
-            await self._revoke_if_reused(token_hash, now)
+            await self._revoke_if_reused(token_hash, now, client)
             raise InvalidGrant(BAD_REFRESH_TOKEN)
-        logger.info(
+        self._audit(
             "token refreshed",
-            extra={"event": "refresh", "grace_retry": not spent.first_use},
+            "refresh",
+            session_id=spent.session_id,
+            client=client,
+            grace_retry=not spent.first_use,
         )
         return pair
 
@@ -220,16 +275,19 @@ class AuthService:
         await self.sessions.extend(session.id, now=now, expires_at=expires_at)
         return self._pair(user.id, session.id, granted, session.client_id, new_token)
 
-    async def _revoke_if_reused(self, token_hash: str, now: datetime) -> None:
+    async def _revoke_if_reused(self, token_hash: str, now: datetime, client: ClientInfo) -> None:
         """A spent token presented after the grace interval was copied: end its session."""
         async with self.db.begin():
             known = await self.sessions.find_refresh_token(token_hash)
             if known is None or known.spent_at is None:
                 return  # unknown, expired or of an ended session: nothing to revoke
             await self.sessions.revoke(known.session_id, now=now)
-        logger.warning(
-            "refresh token reuse: session revoked",
-            extra={"event": "refresh_reuse", "session_id": str(known.session_id)},
+        self._audit(
+            "refresh token reused after the grace interval: session revoked",
+            "refresh_reuse",
+            level=logging.WARNING,
+            session_id=known.session_id,
+            client=client,
         )
 
     # --- bearer tokens --------------------------------------------------------
@@ -245,7 +303,57 @@ class AuthService:
             raise InvalidTokenError("This account is disabled")
         return user, claims
 
+    # --- throttling -----------------------------------------------------------
+
+    async def _check_login_throttle(self, email: str, client: ClientInfo) -> None:
+        if self.throttle is None:
+            return
+
+        async def known_address() -> bool:
+            if not client.ip:
+                return False
+            async with self.db.begin():
+                return await self.sessions.has_logged_in_from(email, client.ip)
+
+        try:
+            await self.throttle.check_login(email, client.ip, known_address=known_address)
+        except Throttled as exc:
+            self._throttled("login throttled", "login_throttled", exc, client)
+            raise
+
+    def _throttled(
+        self, message: str, event: str, exc: Throttled, client: ClientInfo | None
+    ) -> None:
+        self._audit(
+            message,
+            event,
+            level=logging.WARNING,
+            client=client,
+            reason=exc.limit,
+            retry_after=exc.retry_after,
+        )
+
     # --- helpers --------------------------------------------------------------
+
+    def _audit(
+        self,
+        message: str,
+        event: str,
+        *,
+        level: int = logging.INFO,
+        client: ClientInfo | None = None,
+        **fields: object,
+    ) -> None:
+        """One structured audit event: logged, and counted in the metrics.
+
+        Only ids and reasons go in; never a password, a token or a hash.
+        """
+        extra = {key: str(value) for key, value in fields.items() if value is not None}
+        if client is not None and client.ip:
+            extra["client_ip"] = client.ip
+        logger.log(level, message, extra={"event": event, **extra})
+        if self.metrics is not None:
+            self.metrics.record(event)
 
     @property
     def _refresh_lifetime(self) -> timedelta:

@@ -2,8 +2,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from authsvc.api.responses import EMAIL_TAKEN, TOKEN_ERRORS
-from authsvc.deps import AuthServiceDep, Client, TokenForm
+from authsvc.api.responses import (
+    BODY_TOO_LARGE,
+    EMAIL_TAKEN,
+    REGISTER_THROTTLED,
+    TOKEN_ERRORS,
+    TOKEN_THROTTLED,
+)
+from authsvc.deps import AuthServiceDep, Client, RegistrationClient, TokenForm
 from authsvc.models import User
 from authsvc.schemas import TokenRequest, TokenResponse, UserCreate, UserOut
 
@@ -14,18 +20,26 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=EMAIL_TAKEN,
+    responses={**EMAIL_TAKEN, **BODY_TOO_LARGE, **REGISTER_THROTTLED},
     summary="Create an account",
+    description="The password must be 8 to 1024 characters (any Unicode), not one of the "
+    "100,000 most common passwords, and must not contain the name part of the email; "
+    "a 422 says which rule it breaks. Registrations are limited per client address (429).",
 )
-async def register(body: UserCreate, auth: AuthServiceDep) -> User:
-    return await auth.register(email=body.email, password=body.password, full_name=body.full_name)
+async def register(body: UserCreate, client: RegistrationClient, auth: AuthServiceDep) -> User:
+    return await auth.register(
+        email=body.email, password=body.password, full_name=body.full_name, client=client
+    )
 
 
 @router.post(
     "/token",
-    responses=TOKEN_ERRORS,
+    responses={**TOKEN_ERRORS, **BODY_TOO_LARGE, **TOKEN_THROTTLED},
     summary="OAuth2 token endpoint: password and refresh_token grants",
-    description="RFC 6749 §4.3 and §6. Every error is a 400 with `error` and `error_description`.",
+    description="RFC 6749 §4.3 and §6. Errors are JSON with `error` and `error_description`: "
+    "400 for a bad request or credentials, 429 `slow_down` after too many failed logins, "
+    "503 `temporarily_unavailable` when too many password checks are queued; both of "
+    "these carry `Retry-After`.",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -87,3 +87,73 @@ EMAIL_TAKEN: Responses = {
         {"email_taken": {"detail": "An account with this email already exists; log in instead"}},
     ),
 }
+
+
+def _retry_after(description: str, example: int) -> dict[str, Any]:
+    return {
+        "headers": {
+            "Retry-After": {
+                "description": description,
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1, "example": example},
+            }
+        }
+    }
+
+
+BODY_TOO_LARGE: Responses = {
+    413: _json(
+        ErrorBody,
+        "The request body is larger than the configured limit (AUTHSVC_MAX_BODY_BYTES)",
+        {"too_large": {"detail": "The request body must be at most 65536 bytes"}},
+    ),
+}
+
+TOKEN_THROTTLED: Responses = {
+    429: _json(
+        OAuth2ErrorBody,
+        "Too many failed logins for this account from this address, from this address, or "
+        "for this account. Checked before the password is, so a throttled try costs nothing.",
+        {
+            "slow_down": {
+                "error": "slow_down",
+                "error_description": "Too many failed logins for this account from this "
+                "address; retry in a while",
+            }
+        },
+        **_retry_after("Seconds until another login may be tried", 540),
+    ),
+    503: _json(
+        OAuth2ErrorBody,
+        "Too many password checks already queued (load shedding); retry after the delay",
+        {
+            "temporarily_unavailable": {
+                "error": "temporarily_unavailable",
+                "error_description": "The server is busy checking other passwords; retry shortly",
+            }
+        },
+        **_retry_after("Seconds after which the queue has likely drained", 2),
+    ),
+}
+
+REGISTER_THROTTLED: Responses = {
+    429: _json(
+        ErrorBody,
+        "Too many registrations from this address",
+        {
+            "throttled": {
+                "detail": "Too many registrations from this address; retry in a while",
+            }
+        },
+        **_retry_after("Seconds until another registration may be tried", 1800),
+    ),
+    503: _json(
+        ErrorBody,
+        "Too many password hashes already queued (load shedding), or the database is down",
+        {
+            "overloaded": {"detail": "The server is busy checking other passwords; retry shortly"},
+            "database": {"detail": "The database is unavailable; retry shortly"},
+        },
+        **_retry_after("Seconds to wait before retrying", 2),
+    ),
+}

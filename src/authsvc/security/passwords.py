@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import time
 import unicodedata
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from passlib.context import CryptContext
+from prometheus_client import Gauge
+
+from authsvc.errors import Overloaded
 
 
 def normalize_password(password: str) -> str:
@@ -23,9 +28,19 @@ class PasswordHasher:
 
     bcrypt is deliberately slow and CPU-bound; running it on the event loop would
     stall every other request, so it runs in worker threads, at most `workers` at once.
+
+    Load shedding: when every worker is busy and `max_waiting` jobs already wait, a new
+    job raises `Overloaded` at once (no hash runs) instead of joining an unbounded queue.
     """
 
-    def __init__(self, rounds: int, workers: int) -> None:
+    def __init__(
+        self,
+        rounds: int,
+        workers: int,
+        active: Gauge | None = None,
+        *,
+        max_waiting: int | None = None,
+    ) -> None:
         self._context = CryptContext(
             schemes=["bcrypt_sha256", "bcrypt"],
             deprecated=["bcrypt"],
@@ -34,6 +49,10 @@ class PasswordHasher:
         )
         self._limiter = anyio.CapacityLimiter(workers)
         self.hashes_run = 0  # every hash, verify and dummy verify: a cost counter for metrics
+        self._active = active
+        self._workers = workers
+        self.max_waiting = max_waiting  # None: never shed
+        self._mean_seconds = 0.25  # running mean of one job's time, for Retry-After
 
     @property
     def busy(self) -> int:
@@ -45,9 +64,31 @@ class PasswordHasher:
         """Hash jobs queued for a worker."""
         return self._limiter.statistics().tasks_waiting
 
+    def _shed_if_full(self) -> None:
+        if self.max_waiting is None or self._limiter.available_tokens > 0:
+            return
+        waiting = self.waiting
+        if waiting >= self.max_waiting:
+            queued = waiting + self.busy
+            retry_after = max(1, math.ceil(queued * self._mean_seconds / self._workers))
+            raise Overloaded(
+                "The server is busy checking other passwords; retry shortly",
+                retry_after=retry_after,
+            )
+
     async def _run(self, func: Any, *args: Any) -> Any:
+        self._shed_if_full()
         self.hashes_run += 1
-        return await anyio.to_thread.run_sync(func, *args, limiter=self._limiter)
+        async with self._limiter:  # held while the thread runs: `busy` counts real work
+            if self._active is not None:
+                self._active.inc()
+            start = time.perf_counter()
+            try:
+                return await anyio.to_thread.run_sync(func, *args)
+            finally:
+                self._mean_seconds += (time.perf_counter() - start - self._mean_seconds) / 8
+                if self._active is not None:
+                    self._active.dec()
 
     async def hash(self, password: str) -> str:
         result: str = await self._run(self._context.hash, normalize_password(password))

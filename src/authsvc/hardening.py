@@ -1,0 +1,72 @@
+"""Request hardening: a cap on body size, and an app without its docs for production."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodySizeLimitMiddleware:
+    """Answer 413 to a body over `max_bytes` before anything parses it.
+
+    A declared `Content-Length` over the limit is refused without reading the body (the
+    server guarantees a body is as long as declared). A body without one (chunked) is
+    read here up to the limit, then handed on, so no parser ever sees more than
+    `max_bytes`. Auth requests are small, so holding one in memory costs little.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length")
+        if declared is not None and declared.isdigit():
+            if int(declared) > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            await self.app(scope, receive, send)
+            return
+
+        messages: list[Message] = []
+        size = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break  # the client went away: let the app see that
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send)
+                return
+            if not message.get("more_body", False):
+                break
+
+        async def replay() -> Message:
+            return messages.pop(0) if messages else await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = JSONResponse(
+            {"detail": f"The request body must be at most {self.max_bytes} bytes"},
+            status_code=413,
+            headers={"Connection": "close"},  # the rest of the body is not read
+        )
+        await response(scope, receive, send)
+
+
+def fastapi_without_docs(*, static_url: str | None = None, **kwargs: Any) -> FastAPI:
+    """The app without /docs, /redoc and /openapi.json (AUTHSVC_DOCS_ENABLED=false).
+
+    Takes the arguments `FastAPIOffline` takes, so the factory can pick either.
+    """
+    del static_url  # no docs, so no docs assets either
+    return FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **kwargs)

@@ -1,0 +1,80 @@
+"""Prometheus metrics, on a registry of the app's own (no process-wide state).
+
+With several worker processes (`authsvc serve --workers N`), each process writes its
+values to PROMETHEUS_MULTIPROC_DIR and /metrics sums them, so a scrape sees the
+whole replica whichever worker answers it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import multiprocess as prometheus_multiprocess
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "authsvc_http_requests_total",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "authsvc_http_request_duration_seconds",
+            "HTTP request latency by route template",
+            ["method", "route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=self.registry,
+        )
+        self.logins = Counter(
+            "authsvc_logins_total",
+            "Password-grant logins by result",
+            ["result"],
+            registry=self.registry,
+        )
+        self.refreshes = Counter(
+            "authsvc_token_refreshes_total",
+            "Successful refresh-token rotations (grace-interval retries included)",
+            registry=self.registry,
+        )
+        self.refresh_reuse = Counter(
+            "authsvc_refresh_reuse_detected_total",
+            "Spent refresh tokens presented again after the grace interval (session revoked)",
+            registry=self.registry,
+        )
+        self.hash_workers_active = Gauge(
+            "authsvc_password_hash_workers_active",
+            "Password hashes being computed right now",
+            registry=self.registry,
+            multiprocess_mode="livesum",
+        )
+
+    def record(self, event: str) -> None:
+        """Count an audit event (see `AuthService._audit`) where a metric tracks it."""
+        if event == "login":
+            self.logins.labels("success").inc()
+        elif event == "login_failed":
+            self.logins.labels("failure").inc()
+        elif event == "refresh":
+            self.refreshes.inc()
+        elif event == "refresh_reuse":
+            self.refresh_reuse.inc()
+
+    def render(self) -> bytes:
+        directory = multiprocess_dir()
+        if directory is None:
+            return generate_latest(self.registry)
+        combined = CollectorRegistry()
+        prometheus_multiprocess.MultiProcessCollector(combined, path=directory)  # type: ignore[no-untyped-call]
+        return generate_latest(combined)
+
+    def close(self) -> None:
+        if multiprocess_dir() is not None:
+            prometheus_multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

@@ -1,0 +1,143 @@
+"""Several `authsvc` processes on one database: nothing may assume a single process."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, authsvc_env, serve, serve_process
+
+
+def test_replicas_starting_together_migrate_exactly_once(empty_db: str) -> None:
+    env = authsvc_env(empty_db)
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-m", "authsvc", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    outputs = [replica.communicate(timeout=120)[0] for replica in replicas]
+
+    assert [replica.returncode for replica in replicas] == [0, 0, 0], outputs
+    migrated = [out for out in outputs if "migrated the database schema from empty" in out]
+    assert len(migrated) == 1, outputs
+    assert sum("up to date" in out for out in outputs) == 2, outputs
+
+
+@pytest.fixture
+def two_servers(empty_db: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
+    env = authsvc_env(empty_db, AUTHSVC_REFRESH_REUSE_GRACE_SECONDS="2")
+    with (
+        serve(env) as first_url,
+        serve(env, "--no-migrate") as second_url,
+        httpx.Client(base_url=first_url) as a,
+        httpx.Client(base_url=second_url) as b,
+    ):
+        yield a, b
+
+
+def login(http: httpx.Client, email: str) -> dict[str, str]:
+    response = http.post("/auth/token", data={"username": email, "password": PASSWORD})
+    assert response.status_code == 200, response.text
+    tokens: dict[str, str] = response.json()
+    return tokens
+
+
+def refresh(http: httpx.Client, token: str) -> httpx.Response:
+    return http.post("/auth/token", data={"grant_type": "refresh_token", "refresh_token": token})
+
+
+def me(http: httpx.Client, access_token: str) -> int:
+    return http.get("/users/me", headers={"Authorization": f"Bearer {access_token}"}).status_code
+
+
+def test_user_registered_on_one_process_logs_in_on_the_other(
+    two_servers: tuple[httpx.Client, httpx.Client],
+) -> None:
+    a, b = two_servers
+    assert a.post("/auth/register", json={"email": "x@example.com", "password": PASSWORD})
+    tokens = login(b, "x@example.com")
+    assert me(a, tokens["access_token"]) == 200
+
+
+def test_registrations_split_across_processes_create_one_account(
+    two_servers: tuple[httpx.Client, httpx.Client],
+) -> None:
+    a, b = two_servers
+    body = {"email": "race@example.com", "password": PASSWORD}
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(
+            pool.map(
+                lambda i: (a, b)[i % 2].post("/auth/register", json=body).status_code, range(20)
+            )
+        )
+    assert sorted(statuses) == [201] + [409] * 19
+
+
+def test_concurrent_refresh_on_two_processes_within_grace_keeps_one_session(
+    two_servers: tuple[httpx.Client, httpx.Client],
+) -> None:
+    a, b = two_servers
+    a.post("/auth/register", json={"email": "tabs@example.com", "password": PASSWORD})
+    tokens = login(a, "tabs@example.com")
+    barrier = threading.Barrier(2)
+
+    def refresh_on(http: httpx.Client) -> httpx.Response:
+        barrier.wait()
+        return refresh(http, tokens["refresh_token"])
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(refresh_on, (a, b)))
+
+    assert [r.status_code for r in results] == [200, 200]
+    for r in results:  # both new pairs belong to the one live session
+        assert me(a, r.json()["access_token"]) == 200
+        assert me(b, r.json()["access_token"]) == 200
+    assert me(b, tokens["access_token"]) == 200
+
+
+def test_reuse_after_grace_ends_the_session_on_every_process(
+    two_servers: tuple[httpx.Client, httpx.Client],
+) -> None:
+    a, b = two_servers
+    a.post("/auth/register", json={"email": "stolen@example.com", "password": PASSWORD})
+    tokens = login(a, "stolen@example.com")
+    rotated = refresh(a, tokens["refresh_token"]).json()
+    time.sleep(2.2)  # past the grace interval of 2 s
+
+    reuse = refresh(b, tokens["refresh_token"])
+
+    assert reuse.json()["error"] == "invalid_grant"
+    assert me(a, rotated["access_token"]) == 401
+    assert me(b, rotated["access_token"]) == 401
+    assert refresh(a, rotated["refresh_token"]).json()["error"] == "invalid_grant"
+
+
+def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(empty_db: str) -> None:
+    # bcrypt cost 14 makes a registration take about a second: long enough to be mid-flight.
+    env = authsvc_env(empty_db, AUTHSVC_BCRYPT_ROUNDS="14")
+    with serve_process(env) as (base_url, process):
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            in_flight = pool.submit(
+                httpx.post,
+                f"{base_url}/auth/register",
+                json={"email": "slow@example.com", "password": PASSWORD},
+                timeout=30,
+            )
+            time.sleep(0.3)
+            process.send_signal(signal.SIGTERM)
+            response = in_flight.result()
+        assert process.wait(timeout=30) == 0
+    assert response.status_code == 201
