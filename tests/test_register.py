@@ -104,3 +104,10 @@ async def test_a_rejected_password_is_never_echoed_back(api: Api, password: str)
     assert response.status_code == 422
     assert password not in response.text
     assert response.json()["detail"][0]["loc"] == ["body", "password"]
+
+
+@pytest.mark.parametrize("full_name", ["Alice\x00Liddell", "Alice\nLiddell"])
+async def test_full_name_with_control_characters_is_422(api: Api, full_name: str) -> None:
+    response = await api.register("alice@example.com", full_name=full_name)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["body", "full_name"]

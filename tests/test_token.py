@@ -215,3 +215,27 @@ async def test_token_endpoint_only_accepts_post(api: Api) -> None:
     response = await api.client.get("/auth/token")
     assert response.status_code == 405
     assert response.json() == {"detail": "Method Not Allowed"}
+
+
+@pytest.mark.parametrize("client_id", ["c" * 201, "tab\there", "ünïcode"])
+async def test_malformed_client_id_is_invalid_request(api: Api, client_id: str) -> None:
+    await api.register("alice@example.com")
+    response = await api.login("alice@example.com", client_id=client_id)
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "client_id" in response.json()["error_description"]
+
+
+async def test_longest_client_id_is_accepted(api: Api) -> None:
+    await api.register("alice@example.com")
+    assert (await api.login("alice@example.com", client_id="c" * 200)).status_code == 200
+
+
+async def test_username_with_a_nul_byte_is_an_unknown_account(api: Api) -> None:
+    await api.register("alice@example.com")
+    response = await api.login("alice@example.com\x00")
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": "invalid_grant",
+        "error_description": "Incorrect email or password",
+    }

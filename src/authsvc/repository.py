@@ -27,6 +27,8 @@ class UserRepository:
         return await self.db.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
+        if "\x00" in email:  # no stored email has one, and PostgreSQL refuses it in text
+            return None
         result = await self.db.execute(select(User).where(User.email_key == email_key(email)))
         return result.scalar_one_or_none()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -42,6 +43,13 @@ class UserCreate(BaseModel):
         except PasswordRejected as exc:  # the reason alone, without "Value error, "
             raise PydanticCustomError("password_policy", str(exc)) from None
 
+    @field_validator("full_name")
+    @classmethod
+    def _printable(cls, full_name: str | None) -> str | None:
+        if full_name is not None and any(unicodedata.category(c) == "Cc" for c in full_name):
+            raise ValueError("must not contain control characters (tabs, newlines, NUL...)")
+        return full_name
+
 
 class UserOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -73,7 +81,12 @@ class TokenRequest(BaseModel):
         default=None, description="Space-separated scopes; omitted means all that are granted."
     )
     refresh_token: str | None = Field(default=None, description="refresh_token grant")
-    client_id: str | None = Field(default=None, description="Optional public client id.")
+    client_id: str | None = Field(
+        default=None,
+        description="Optional public client id: up to 200 printable ASCII characters.",
+        # Documented only: the service answers a bad one with RFC 6749's invalid_request.
+        json_schema_extra={"maxLength": 200},
+    )
 
 
 class TokenResponse(BaseModel):

@@ -6,6 +6,7 @@ Routes call these; nothing about tokens or sessions is decided anywhere else.
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -38,6 +39,9 @@ from authsvc.security.tokens import (
 from authsvc.throttle import Throttle
 
 logger = logging.getLogger("authsvc.audit")
+
+MAX_CLIENT_ID_LENGTH = 200  # the sessions.client_id column
+_CLIENT_ID = re.compile(rf"^[\x20-\x7e]{{1,{MAX_CLIENT_ID_LENGTH}}}$")  # RFC 6749 A.1: VSCHAR
 
 BAD_CREDENTIALS = "Incorrect email or password"
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked; log in again"
@@ -122,6 +126,10 @@ class AuthService:
     async def exchange(self, request: TokenRequest, client: ClientInfo) -> TokenPair:
         """The token endpoint (RFC 6749 §4.3, §6): dispatch on grant_type, check its parameters."""
         grant_type = request.grant_type or "password"  # Swagger UI and old clients omit it
+        if request.client_id is not None and not _CLIENT_ID.match(request.client_id):
+            raise InvalidRequest(
+                f"client_id must be 1 to {MAX_CLIENT_ID_LENGTH} printable ASCII characters"
+            )
         if grant_type == "password":
             if not request.username:
                 raise InvalidRequest("Missing parameter: username (the account's email)")

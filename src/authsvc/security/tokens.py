@@ -86,7 +86,7 @@ class AccessTokenCodec:
                 client_id=str(payload["client_id"]),
                 expires_at=datetime.fromtimestamp(payload["exp"], tz=utcnow().tzinfo),
             )
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError, OSError) as exc:
             raise InvalidTokenError("The access token is invalid") from exc
 
 
