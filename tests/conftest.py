@@ -282,9 +282,17 @@ def serve(env: dict[str, str], *args: str, cwd: Path | None = None) -> Iterator[
 
 @contextmanager
 def serve_process(
-    env: dict[str, str], *args: str, cwd: Path | None = None, log_file: Path | None = None
+    env: dict[str, str],
+    *args: str,
+    cwd: Path | None = None,
+    log_file: Path | None = None,
+    wait: bool = True,
 ) -> Iterator[tuple[str, subprocess.Popen[str]]]:
-    """`serve`, also yielding the process; its output goes to `log_file` if given."""
+    """`serve`, also yielding the process; its output goes to `log_file` if given.
+
+    With `wait=False` it yields at once, for starting several together; call
+    `wait_until_healthy` on each.
+    """
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "authsvc", "serve", "--port", str(port), *args]
@@ -293,7 +301,8 @@ def serve_process(
             command, env=env, cwd=cwd, stdout=output, stderr=subprocess.STDOUT, text=True
         )
         try:
-            _wait_until_healthy(base_url, process, log_file)
+            if wait:
+                wait_until_healthy(base_url, process, log_file)
             yield base_url, process
         finally:
             process.terminate()
@@ -304,7 +313,7 @@ def serve_process(
                 process.wait()
 
 
-def _wait_until_healthy(
+def wait_until_healthy(
     base_url: str, process: subprocess.Popen[str], log_file: Path | None
 ) -> None:
     deadline = time.monotonic() + 30

@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, authsvc_env, serve, serve_process
+from tests.conftest import PASSWORD, authsvc_env, serve, serve_process, wait_until_healthy
 
 
-def test_replicas_starting_together_migrate_exactly_once(empty_db: str) -> None:
+def test_replicas_starting_together_all_come_up_and_migrate_once(
+    empty_db: str, tmp_path: Path
+) -> None:
     env = authsvc_env(empty_db)
-    replicas = [
-        subprocess.Popen(
-            [sys.executable, "-m", "authsvc", "migrate"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        for _ in range(3)
-    ]
-    outputs = [replica.communicate(timeout=120)[0] for replica in replicas]
+    logs = [tmp_path / f"replica-{n}.log" for n in range(3)]
+    with ExitStack() as stack:
+        replicas = [  # all three start before any is waited for
+            stack.enter_context(serve_process(env, log_file=log, wait=False)) for log in logs
+        ]
+        for (base_url, process), log in zip(replicas, logs, strict=True):
+            wait_until_healthy(base_url, process, log)
+        first_url = replicas[0][0]
+        body = {"email": "replica@example.com", "password": PASSWORD}
+        assert httpx.post(f"{first_url}/auth/register", json=body).status_code == 201
+    outputs = [log.read_text() for log in logs]
 
-    assert [replica.returncode for replica in replicas] == [0, 0, 0], outputs
     migrated = [out for out in outputs if "migrated the database schema from empty" in out]
     assert len(migrated) == 1, outputs
     assert sum("up to date" in out for out in outputs) == 2, outputs
