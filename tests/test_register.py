@@ -111,3 +111,15 @@ async def test_full_name_with_control_characters_is_422(api: Api, full_name: str
     response = await api.register("alice@example.com", full_name=full_name)
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["body", "full_name"]
+
+
+async def test_json_sent_as_text_is_422_saying_to_send_json_without_echoing_it(
+    api: Api,
+) -> None:
+    body = f'{{"email": "a@example.com", "password": "{PASSWORD}"}}'
+    response = await api.client.post(
+        "/auth/register", content=body, headers={"content-type": "text/plain"}
+    )
+    assert response.status_code == 422
+    assert PASSWORD not in response.text
+    assert "application/json" in response.json()["detail"][0]["msg"]

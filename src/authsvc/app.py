@@ -128,10 +128,8 @@ def _add_exception_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
-        # FastAPI echoes each rejected value back as `input`: never for a password.
-        return await request_validation_exception_handler(
-            request, RequestValidationError([_without_secret_input(e) for e in exc.errors()])
-        )
+        errors = [_without_secret_input(e) for e in exc.errors()]
+        return await request_validation_exception_handler(request, RequestValidationError(errors))
 
     @app.exception_handler(EmailTaken)
     async def email_taken(_request: Request, _exc: EmailTaken) -> JSONResponse:
@@ -162,6 +160,14 @@ def _retry_after(seconds: int | None) -> dict[str, str] | None:
 
 
 def _without_secret_input(error: dict[str, Any]) -> dict[str, Any]:
-    if any("password" in str(part).lower() for part in error.get("loc", ())):
+    """FastAPI echoes each rejected value back as `input`: never a password, nor a whole
+    body (which may hold one)."""
+    loc = tuple(error.get("loc", ()))
+    if loc == ("body",):
+        error = {key: value for key, value in error.items() if key not in ("input", "ctx")}
+        if error.get("type") == "model_attributes_type":  # a body that is not a JSON object
+            error["msg"] = "Send a JSON object, with Content-Type: application/json"
+        return error
+    if any("password" in str(part).lower() for part in loc):
         return {key: value for key, value in error.items() if key not in ("input", "ctx")}
     return error
