@@ -81,11 +81,12 @@ class Settings(BaseSettings):
 
     metrics_enabled: bool = True  # GET /metrics, Prometheus text format
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_comma_list(cls, value: object) -> object:
+        """Lists come from the environment as `a, b, c`."""
         if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
+            return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
     @field_validator("redis_url")
@@ -94,13 +95,6 @@ class Settings(BaseSettings):
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("use a redis://, rediss:// or unix:// URL")
         return value or None
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _split_proxies(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [proxy.strip() for proxy in value.split(",") if proxy.strip()]
-        return value
 
     @model_validator(mode="after")
     def _one_address_cannot_lock_an_account(self) -> Self:
