@@ -10,7 +10,9 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.types import Receive, Scope, Send
 
+from authsvc.middleware import RequestContextMiddleware
 from tests.conftest import PASSWORD, TEST_SECRET, Api, authsvc_env, serve_process
 
 AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
@@ -137,3 +139,22 @@ def test_metrics_sum_over_worker_processes(empty_db: str) -> None:
                 assert fresh_connection.get("/healthz").status_code == 200
         after = samples(http.get("/metrics").text)[healthz]
     assert after - before == 20
+
+
+async def test_an_unexpected_error_is_a_json_500_with_request_id_and_headers() -> None:
+    """Answered inside our middleware, not by Starlette's outermost handler, so a 500
+    carries the request id and the security headers like every other response."""
+
+    async def broken_app(scope: Scope, receive: Receive, send: Send) -> None:
+        raise RuntimeError("a bug")
+
+    app = RequestContextMiddleware(broken_app, metrics=None)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/anything", headers={"X-Request-ID": "req-500"})
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error"}
+    assert response.headers["x-request-id"] == "req-500"
+    assert response.headers["cache-control"] == "no-store"
+    assert response.headers["x-content-type-options"] == "nosniff"

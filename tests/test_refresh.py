@@ -151,3 +151,20 @@ async def test_refresh_token_bound_to_its_client(api: Api) -> None:
     other = await api.refresh(tokens["refresh_token"], client_id="app-b")
     assert other.json()["error"] == "invalid_grant"
     assert (await api.refresh(tokens["refresh_token"], client_id="app-a")).status_code == 200
+
+
+async def test_a_copy_replayed_inside_the_grace_interval_cannot_fork_the_session(
+    app_with: AppWith,
+) -> None:
+    """A thief replaying a just-spent token gets a pair, but the session keeps one live
+    refresh token: the branch used after the grace interval is caught as reuse."""
+    async with app_with(refresh_reuse_grace_seconds=1) as (_app, api):
+        original = await api.signed_up()
+        legit = (await api.refresh(original["refresh_token"])).json()
+        thief = (await api.refresh(original["refresh_token"])).json()  # inside the grace
+        await asyncio.sleep(1.2)
+
+        assert (await api.refresh(legit["refresh_token"])).json()["error"] == "invalid_grant"
+        # Reuse detected: the whole session is gone, the thief's branch too.
+        assert (await api.refresh(thief["refresh_token"])).json()["error"] == "invalid_grant"
+        assert (await api.me(thief["access_token"])).status_code == 401

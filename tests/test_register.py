@@ -123,3 +123,28 @@ async def test_json_sent_as_text_is_422_saying_to_send_json_without_echoing_it(
     assert response.status_code == 422
     assert PASSWORD not in response.text
     assert "application/json" in response.json()["detail"][0]["msg"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"email": "a@example.com", "password": "xxxxxxxxxx", "full_name": "\\ud800x"}',
+        b'{"email": "\\ud800@example.com", "password": "xxxxxxxxxx"}',
+        b'{"email": "a@example.com", "password": "xxxxxxxxxx", "\\ud800": 1}',
+    ],
+)
+async def test_lone_surrogates_are_422_not_500(api: Api, body: bytes) -> None:
+    response = await api.client.post(
+        "/auth/register", content=body, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+async def test_validation_errors_echo_no_submitted_value(api: Api) -> None:
+    response = await api.client.post(
+        "/auth/register", json={"email": "not-an-email", "pasword": "secret-typo-value"}
+    )
+    assert response.status_code == 422
+    assert "secret-typo-value" not in response.text
+    assert all("input" not in error for error in response.json()["detail"])

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
@@ -113,11 +117,17 @@ async def test_database_outage_gives_fast_503_and_recovers_without_restart(
         assert (await api.refresh(tokens["refresh_token"])).status_code == 200
 
 
-async def test_unreachable_database_is_503_not_500(database_url: str, app_with: AppWith) -> None:
+@pytest.mark.parametrize("fault", ["refused", "unknown host"])
+async def test_unreachable_database_is_503_not_500(
+    database_url: str, app_with: AppWith, fault: str
+) -> None:
+    """A closed port, or a host name that does not resolve (a stopped compose service)."""
     if database_url.startswith("sqlite"):
         broken = "sqlite+aiosqlite:////nonexistent-directory/authsvc.db"
     else:
-        broken = make_url(database_url).set(port=1).render_as_string(hide_password=False)
+        url = make_url(database_url)
+        url = url.set(port=1) if fault == "refused" else url.set(host="postgres.invalid")
+        broken = url.render_as_string(hide_password=False)
     async with app_with(database_url=broken) as (_app, api):
         register = await api.register("alice@example.com")
         login = await api.login("alice@example.com")
@@ -126,3 +136,30 @@ async def test_unreachable_database_is_503_not_500(database_url: str, app_with: 
     for response in (register, login, ready):
         assert response.status_code == 503
         assert response.json()
+
+
+async def test_reads_do_not_queue_behind_a_sqlite_writer(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    """SQLite only (PostgreSQL readers never wait for writers): while another connection
+    holds the write lock, token checks and /readyz still answer at once."""
+    path = tmp_path / "authsvc.db"
+    shutil.copyfile(sqlite_template, path)
+    async with (
+        running_app(make_settings(f"sqlite+aiosqlite:///{path}")) as app,
+        http_client(app) as client,
+    ):
+        api = Api(client)
+        tokens = await api.signed_up()
+        writer = sqlite3.connect(path, isolation_level=None)
+        writer.execute("BEGIN IMMEDIATE")
+        try:
+            async with asyncio.timeout(5):  # the busy timeout a write would wait is 30 s
+                me = await api.me(tokens["access_token"])
+                ready = await client.get("/readyz")
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()
+
+    assert me.status_code == 200
+    assert ready.status_code == 200

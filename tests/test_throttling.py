@@ -7,6 +7,7 @@ account, 3 registrations per address, all per hour.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -102,6 +103,24 @@ async def test_pair_limit_answers_429_with_retry_after_before_any_hashing(
         assert s.hashes_run == before, "a throttled login must not hash anything"
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+async def test_a_burst_of_concurrent_guesses_cannot_overshoot_the_pair_limit(
+    site: Callable[..., AbstractAsyncContextManager[Site]],
+) -> None:
+    """Counted before the password is checked, so parallel guesses cannot all slip past
+    the check, and one address cannot push the per-account count to a lockout."""
+    async with site(hash_queue_limit=100) as s:
+        attacker, owner = s.peer(ATTACKER), s.peer(OWNER)
+        assert (await attacker.register("alice@example.com")).status_code == 201
+
+        burst = await asyncio.gather(
+            *(attacker.login("alice@example.com", WRONG) for _ in range(30))
+        )
+
+        statuses = sorted(r.status_code for r in burst)
+        assert statuses == [400] * 3 + [429] * 27
+        assert (await owner.login("alice@example.com")).status_code == 200
 
 
 async def test_a_successful_login_resets_the_pair(
@@ -217,6 +236,20 @@ async def test_ipv6_clients_are_counted_per_64_network(
 
         assert_throttled(await s.peer("2001:db8:1:2:ffff::9").login("alice@example.com"))
         assert (await s.peer("2001:db8:1:3::1").login("alice@example.com")).status_code == 200
+
+
+async def test_ipv4_clients_on_a_dual_stack_socket_are_counted_apart(
+    site: Callable[..., AbstractAsyncContextManager[Site]],
+) -> None:
+    """A server listening on "::" sees IPv4 peers as ::ffff:a.b.c.d: not one shared /64."""
+    async with site() as s:
+        await s.peer(OWNER).register("alice@example.com")
+        for _ in range(3):
+            attacker = s.peer(f"::ffff:{ATTACKER}")
+            assert (await attacker.login("alice@example.com", WRONG)).status_code == 400
+
+        assert_throttled(await s.peer(ATTACKER).login("alice@example.com"))  # same client
+        assert (await s.peer(f"::ffff:{OWNER}").login("alice@example.com")).status_code == 200
 
 
 async def test_registration_is_limited_per_address_before_hashing(

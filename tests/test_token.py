@@ -56,7 +56,7 @@ async def test_client_id_defaults_to_the_setting(api: Api) -> None:
     assert claims["client_id"] == "authsvc"
 
 
-async def test_grant_type_may_be_omitted_as_swagger_ui_does(api: Api) -> None:
+async def test_grant_type_may_be_omitted_by_older_clients(api: Api) -> None:
     await api.register("alice@example.com")
     response = await api.client.post(
         "/auth/token", data={"username": "alice@example.com", "password": PASSWORD}
@@ -239,3 +239,19 @@ async def test_username_with_a_nul_byte_is_an_unknown_account(api: Api) -> None:
         "error": "invalid_grant",
         "error_description": "Incorrect email or password",
     }
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"grant_type": 'snow\u2603"man\\'},
+        {"username": "a@example.com", "password": "x" * 8, "scope": "user \u00e9"},
+    ],
+)
+async def test_error_description_holds_only_rfc6749_characters(
+    api: Api, form: dict[str, str]
+) -> None:
+    response = await api.client.post("/auth/token", data=form)
+    assert response.status_code == 400
+    description = response.json()["error_description"]
+    assert all(c == "!" or "#" <= c <= "[" or "]" <= c <= "~" or c == " " for c in description)

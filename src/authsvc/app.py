@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -45,6 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # One dummy verify before serving: passlib makes its dummy hash on the first, which
+        # would make the first unknown-email login slower than a wrong password.
+        await runtime.hasher.dummy_verify()
         try:
             yield
         finally:
@@ -95,7 +98,7 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(OAuth2Error)
     async def oauth2_error(_request: Request, exc: OAuth2Error) -> JSONResponse:
         return JSONResponse(
-            {"error": exc.error, "error_description": exc.description},
+            {"error": exc.error, "error_description": _rfc6749_text(exc.description)},
             status_code=exc.status_code,
             headers=_retry_after(exc.retry_after),
         )
@@ -127,9 +130,9 @@ def _add_exception_handlers(app: FastAPI) -> None:
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_body(request: Request, exc: RequestValidationError) -> Response:
-        errors = [_without_secret_input(e) for e in exc.errors()]
-        return await request_validation_exception_handler(request, RequestValidationError(errors))
+    async def invalid_body(_request: Request, exc: RequestValidationError) -> Response:
+        errors = [_without_input(error) for error in exc.errors()]
+        return AsciiJSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     @app.exception_handler(EmailTaken)
     async def email_taken(_request: Request, _exc: EmailTaken) -> JSONResponse:
@@ -141,7 +144,9 @@ def _add_exception_handlers(app: FastAPI) -> None:
     @app.exception_handler(sa_exc.OperationalError)
     @app.exception_handler(sa_exc.InterfaceError)
     @app.exception_handler(sa_exc.TimeoutError)
-    @app.exception_handler(ConnectionError)
+    # Refused, reset, timed out, or a host that does not resolve (a stopped container's
+    # name): the driver raises these bare while connecting.
+    @app.exception_handler(OSError)
     async def database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
         logger.error("database unavailable: %s", type(exc).__name__)
         return JSONResponse(
@@ -150,24 +155,32 @@ def _add_exception_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
-    @app.exception_handler(Exception)
-    async def unexpected(_request: Request, _exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+_NOT_RFC6749_TEXT = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
+
+def _rfc6749_text(description: str) -> str:
+    """RFC 6749 §5.2 allows only printable ASCII less `"` and `\\` in error_description;
+    descriptions may quote what the client sent, so anything else becomes `?`."""
+    return _NOT_RFC6749_TEXT.sub("?", description)
 
 
 def _retry_after(seconds: int | None) -> dict[str, str] | None:
     return {"Retry-After": str(seconds)} if seconds is not None else None
 
 
-def _without_secret_input(error: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI echoes each rejected value back as `input`: never a password, nor a whole
-    body (which may hold one)."""
-    loc = tuple(error.get("loc", ()))
-    if loc == ("body",):
-        error = {key: value for key, value in error.items() if key not in ("input", "ctx")}
-        if error.get("type") == "model_attributes_type":  # a body that is not a JSON object
-            error["msg"] = "Send a JSON object, with Content-Type: application/json"
-        return error
-    if any("password" in str(part).lower() for part in loc):
-        return {key: value for key, value in error.items() if key not in ("input", "ctx")}
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII escaped: what a client sent (a lone surrogate, say) can appear
+    in an error's `loc` and must not make the error response itself fail to encode."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def _without_input(error: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI echoes each rejected value back (`input`, `ctx`); we echo none: it may be a
+    password, or the whole body holding one. `loc` and `msg` say what to fix."""
+    error = {key: value for key, value in error.items() if key not in ("input", "ctx")}
+    if tuple(error.get("loc", ())) == ("body",) and error.get("type") == "model_attributes_type":
+        error["msg"] = "Send a JSON object, with Content-Type: application/json"
     return error

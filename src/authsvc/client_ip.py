@@ -22,8 +22,11 @@ def client_ip(
     if peer is None:
         return None
     peer_address = _parse(peer)
-    if peer_address is None or not _trusted(peer_address, trusted_proxies):
-        return peer
+    if peer_address is None:
+        return peer  # not an address (a Unix socket path): attribute it as it is
+    if not _trusted(peer_address, trusted_proxies):
+        # Normalised: a dual-stack socket reports IPv4 clients as "::ffff:a.b.c.d".
+        return str(peer_address)
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
     client = peer_address
     for hop in reversed(hops):

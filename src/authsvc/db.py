@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
@@ -38,12 +40,26 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
+# Execution options of a transaction that only reads (see `read_only`).
+READ_ONLY: dict[str, Any] = {"authsvc_read_only": True}
+
+
+@asynccontextmanager
+async def read_only(session: AsyncSession) -> AsyncIterator[None]:
+    """A transaction that only reads: on SQLite it takes no write lock, so it neither
+    waits for writers nor holds them up. Elsewhere it is an ordinary transaction."""
+    async with session.begin():
+        await session.connection(execution_options=READ_ONLY)
+        yield
+
+
 def _configure_sqlite(engine: AsyncEngine) -> None:
     """Make SQLite safe under concurrent requests.
 
-    Every transaction starts with BEGIN IMMEDIATE, so it takes the write lock up
-    front and waits for it (busy timeout) instead of failing with "database is
-    locked" when a read has to be upgraded to a write mid-transaction.
+    A transaction that may write starts with BEGIN IMMEDIATE, so it takes the write
+    lock up front and waits for it (busy timeout) instead of failing with "database is
+    locked" when a read has to be upgraded to a write mid-transaction. One that only
+    reads (`read_only`) starts with a plain BEGIN: in WAL mode it never waits.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -57,7 +73,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        reads_only = connection.get_execution_options().get("authsvc_read_only", False)
+        connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

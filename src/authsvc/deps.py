@@ -76,14 +76,14 @@ async def get_current_user(
             headers=_bearer_challenge(),
         )
     try:
-        user, claims = await auth.authenticate(token)
+        user, granted = await auth.authenticate(token)
     except InvalidTokenError as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             detail=f"{exc}; log in again or refresh the token",
             headers=_bearer_challenge(error="invalid_token", error_description=str(exc)),
         ) from exc
-    missing = set(security_scopes.scopes) - claims.scopes
+    missing = set(security_scopes.scopes) - granted
     if missing:
         needed = security_scopes.scope_str
         raise HTTPException(
@@ -96,7 +96,6 @@ async def get_current_user(
 
 
 CurrentUser = Annotated[User, Security(get_current_user, scopes=[scope_rules.USER])]
-AdminUser = Annotated[User, Security(get_current_user, scopes=[scope_rules.ADMIN])]
 
 
 _TOKEN_FIELDS = frozenset(TokenRequest.model_fields)

@@ -14,6 +14,15 @@ from authsvc.logs import request_id
 from authsvc.metrics import Metrics
 
 access_log = logging.getLogger("authsvc.access")
+error_log = logging.getLogger("authsvc.error")
+
+_ERROR_BODY = b'{"detail":"Internal server error"}'
+_ERROR_HEADERS = [
+    (b"content-type", b"application/json"),
+    (b"content-length", str(len(_ERROR_BODY)).encode()),
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+]
 
 
 class SecurityHeadersMiddleware:
@@ -45,7 +54,7 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 class RequestContextMiddleware:
@@ -62,20 +71,34 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         incoming = Headers(scope=scope).get("x-request-id", "")
-        rid = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        rid = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id.set(rid)
         status = 500  # what the client gets if the app fails before answering
         start = time.perf_counter()
 
+        started = False
+
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, started
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, started = message["status"], True
                 MutableHeaders(scope=message)["X-Request-ID"] = rid
             await send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # Answered here rather than by Starlette's outermost error handler, so that
+            # even a 500 carries the request id and the security headers, and is logged
+            # with them.
+            error_log.exception("unhandled error", extra={"event": "error"})
+            if started:
+                raise  # too late for another answer; the server closes the connection
+            status = 500
+            await send_with_id(
+                {"type": "http.response.start", "status": 500, "headers": _ERROR_HEADERS}
+            )
+            await send_with_id({"type": "http.response.body", "body": _ERROR_BODY})
         finally:
             duration = time.perf_counter() - start
             route = getattr(scope.get("route"), "path", None) or "unmatched"

@@ -14,6 +14,12 @@ from authsvc.errors import EmailTaken
 from authsvc.models import RefreshToken, Session, User, UTCDateTime
 
 
+def storable(text: str) -> bool:
+    """PostgreSQL refuses NUL in text; no stored email has one, so a query for it finds
+    nothing (and must not be sent, or it fails)."""
+    return "\x00" not in text
+
+
 def email_key(email: str) -> str:
     """The form two emails are compared in: A@x.com and a@x.com are one account."""
     return email.casefold()
@@ -27,7 +33,7 @@ class UserRepository:
         return await self.db.get(User, user_id)
 
     async def get_by_email(self, email: str) -> User | None:
-        if "\x00" in email:  # no stored email has one, and PostgreSQL refuses it in text
+        if not storable(email):
             return None
         result = await self.db.execute(select(User).where(User.email_key == email_key(email)))
         return result.scalar_one_or_none()
@@ -136,6 +142,15 @@ class SessionRepository:
             return None
         return SpentToken(session_id=row.session_id, first_use=row.spent_at == now)
 
+    async def retire_refresh_tokens(self, session_id: uuid.UUID, *, now: datetime) -> None:
+        """Mark every unspent refresh token of the session spent: one live token at a time."""
+        await self.db.execute(
+            update(RefreshToken)
+            .where(RefreshToken.session_id == session_id, RefreshToken.spent_at.is_(None))
+            .values(spent_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
     async def find_refresh_token(self, token_hash: str) -> RefreshToken | None:
         result = await self.db.execute(
             select(RefreshToken).where(RefreshToken.token_hash == token_hash)
@@ -144,6 +159,8 @@ class SessionRepository:
 
     async def has_logged_in_from(self, email: str, client_ip: str) -> bool:
         """Whether the account with this email ever had a session from this address."""
+        if not (storable(email) and storable(client_ip)):
+            return False
         result = await self.db.execute(
             select(Session.id)
             .join(User, User.id == Session.user_id)
@@ -158,12 +175,14 @@ class SessionRepository:
         )
         return result.scalar_one_or_none()
 
-    async def revoke(self, session_id: uuid.UUID, *, now: datetime) -> None:
-        await self.db.execute(
+    async def revoke(self, session_id: uuid.UUID, *, now: datetime) -> bool:
+        """End the session; False when it had already ended."""
+        result = await self.db.execute(
             update(Session)
             .where(Session.id == session_id, Session.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+        return bool(getattr(result, "rowcount", 0))
 
     async def extend(self, session_id: uuid.UUID, *, now: datetime, expires_at: datetime) -> None:
         await self.db.execute(

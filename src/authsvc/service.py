@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.config import Settings
+from authsvc.db import read_only
 from authsvc.errors import (
     InvalidGrant,
     InvalidRequest,
@@ -30,7 +31,6 @@ from authsvc.schemas import TokenRequest
 from authsvc.security import scopes as scope_rules
 from authsvc.security.passwords import PasswordHasher
 from authsvc.security.tokens import (
-    AccessClaims,
     AccessTokenCodec,
     InvalidTokenError,
     hash_refresh_token,
@@ -41,7 +41,7 @@ from authsvc.throttle import Throttle
 logger = logging.getLogger("authsvc.audit")
 
 MAX_CLIENT_ID_LENGTH = 200  # the sessions.client_id column
-_CLIENT_ID = re.compile(rf"^[\x20-\x7e]{{1,{MAX_CLIENT_ID_LENGTH}}}$")  # RFC 6749 A.1: VSCHAR
+_CLIENT_ID = re.compile(rf"[\x20-\x7e]{{1,{MAX_CLIENT_ID_LENGTH}}}")  # RFC 6749 A.1: VSCHAR
 
 BAD_CREDENTIALS = "Incorrect email or password"
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked; log in again"
@@ -125,8 +125,9 @@ class AuthService:
 
     async def exchange(self, request: TokenRequest, client: ClientInfo) -> TokenPair:
         """The token endpoint (RFC 6749 §4.3, §6): dispatch on grant_type, check its parameters."""
-        grant_type = request.grant_type or "password"  # Swagger UI and old clients omit it
-        if request.client_id is not None and not _CLIENT_ID.match(request.client_id):
+        # RFC 6749 requires grant_type; the contract lets older clients omit it for password.
+        grant_type = request.grant_type or "password"
+        if request.client_id is not None and not _CLIENT_ID.fullmatch(request.client_id):
             raise InvalidRequest(
                 f"client_id must be 1 to {MAX_CLIENT_ID_LENGTH} printable ASCII characters"
             )
@@ -166,7 +167,7 @@ class AuthService:
         """
         requested = scope_rules.parse_scope(scope)
         await self._check_login_throttle(email, client)
-        async with self.db.begin():
+        async with read_only(self.db):
             user = await self.users.get_by_email(email)
         try:
             if user is None:
@@ -193,7 +194,8 @@ class AuthService:
             self._audit(
                 "login failed", "login_failed", user_id=user.id, client=client, reason="disabled"
             )
-            raise InvalidGrant("This account is disabled")
+            # The same answer as a wrong password: it must not confirm a guessed one.
+            raise InvalidGrant(BAD_CREDENTIALS)
         granted = scope_rules.grant(requested, user.scope_set)
 
         now = utcnow()
@@ -274,6 +276,10 @@ class AuthService:
         granted = scope_rules.grant(requested, frozenset(session.scope.split()) & user.scope_set)
         new_token = new_refresh_token()
         expires_at = now + self._refresh_lifetime
+        # One live refresh token per session: a retry inside the grace interval retires the
+        # token the first refresh issued, so two copies of a session cannot rotate on side
+        # by side: whichever branch is used after the grace interval trips reuse detection.
+        await self.sessions.retire_refresh_tokens(session.id, now=now)
         await self.sessions.add_refresh_token(
             session_id=session.id,
             token_hash=hash_refresh_token(new_token),
@@ -289,7 +295,8 @@ class AuthService:
             known = await self.sessions.find_refresh_token(token_hash)
             if known is None or known.spent_at is None:
                 return  # unknown, expired or of an ended session: nothing to revoke
-            await self.sessions.revoke(known.session_id, now=now)
+            if not await self.sessions.revoke(known.session_id, now=now):
+                return  # ended already (by an earlier reuse, say): one event per session
         self._audit(
             "refresh token reused after the grace interval: session revoked",
             "refresh_reuse",
@@ -300,16 +307,21 @@ class AuthService:
 
     # --- bearer tokens --------------------------------------------------------
 
-    async def authenticate(self, access_token: str) -> tuple[User, AccessClaims]:
-        """The user behind a live access token, or InvalidTokenError saying why not."""
+    async def authenticate(self, access_token: str) -> tuple[User, frozenset[str]]:
+        """The user behind a live access token and the scopes it carries, or
+        InvalidTokenError saying why not.
+
+        The scopes are the token's, less any the user has lost since it was issued: a
+        demoted admin's tokens stop carrying `admin` at once (the user is loaded anyway).
+        """
         claims = self.codec.decode(access_token)
-        async with self.db.begin():
+        async with read_only(self.db):
             user = await self.users.get_with_live_session(claims.user_id, claims.session_id)
         if user is None:
             raise InvalidTokenError("The session of this access token has ended")
         if not user.is_active:
             raise InvalidTokenError("This account is disabled")
-        return user, claims
+        return user, claims.scopes & user.scope_set
 
     # --- throttling -----------------------------------------------------------
 
@@ -320,7 +332,7 @@ class AuthService:
         async def known_address() -> bool:
             if not client.ip:
                 return False
-            async with self.db.begin():
+            async with read_only(self.db):
                 return await self.sessions.has_logged_in_from(email, client.ip)
 
         try:

@@ -121,34 +121,31 @@ class Throttle:
     ) -> None:
         """Raise Throttled if this login may not even be tried. Costs no hashing.
 
+        The (account, address) attempt is counted here, before the password is checked,
+        in one atomic step (`hit`): a burst of concurrent guesses cannot all slip past
+        the check before any of them is counted. A success clears it again. The other
+        two limits count failures only (see `login_failed`), so they are only tested.
+
         `known_address` says whether the account has logged in from this address before;
         it is asked only when the per-account limit is spent.
         """
         account, address = _account_key(email), _address_key(ip)
-        checks: list[tuple[Limit, Keys]] = [
-            (self.account_ip, (account, address)),
-            (self.ip, (address,)),
-            (self.account, (account,)),
-        ]
+        checks: list[tuple[Limit, Keys]] = [(self.ip, (address,)), (self.account, (account,))]
         allowed = await asyncio.gather(*(self._allows(limit, keys) for limit, keys in checks))
         for (limit, keys), ok in zip(checks, allowed, strict=True):
             if ok:
                 continue
             if limit is self.account and await known_address():
                 continue  # the owner's usual address: not locked out by a distributed attack
-            raise Throttled(
-                f"Too many {limit.name}; retry in a while",
-                limit=limit.key,
-                retry_after=await self._retry_after(limit, keys),
-            )
+            raise await self._throttled(limit, keys)
+        pair = (account, address)
+        if not await self._hit(self.account_ip, pair):
+            raise await self._throttled(self.account_ip, pair)
 
     async def login_failed(self, email: str, ip: str | None) -> None:
         account, address = _account_key(email), _address_key(ip)
-        hits: list[tuple[Limit, Keys]] = [
-            (self.account_ip, (account, address)),
-            (self.ip, (address,)),
-            (self.account, (account,)),
-        ]
+        # The (account, address) pair was counted before the password was checked.
+        hits: list[tuple[Limit, Keys]] = [(self.ip, (address,)), (self.account, (account,))]
         try:
             await asyncio.gather(
                 *(self._limiter.hit(limit.item, *self._ids(limit, keys)) for limit, keys in hits)
@@ -168,23 +165,29 @@ class Throttle:
     async def check_registration(self, ip: str | None) -> None:
         """Count this registration attempt; raise Throttled once the address has used up its
         allowance. Costs no hashing."""
-        limit, keys = self.register_ip, (_address_key(ip),)
-        try:
-            allowed = await self._limiter.hit(limit.item, *self._ids(limit, keys))
-        except StorageError as exc:
-            _storage_failed(exc)
-            return
-        if not allowed:
-            raise Throttled(
-                f"Too many {limit.name}; retry in a while",
-                limit=limit.key,
-                retry_after=await self._retry_after(limit, keys),
-            )
+        keys = (_address_key(ip),)
+        if not await self._hit(self.register_ip, keys):
+            raise await self._throttled(self.register_ip, keys)
 
     # --- helpers --------------------------------------------------------------
 
     def _ids(self, limit: Limit, keys: Keys) -> Keys:
         return (self._prefix, limit.key, *keys)
+
+    async def _hit(self, limit: Limit, keys: Keys) -> bool:
+        """Count one attempt unless the limit is reached; False when it is."""
+        try:
+            return await self._limiter.hit(limit.item, *self._ids(limit, keys))
+        except StorageError as exc:
+            _storage_failed(exc)
+            return True
+
+    async def _throttled(self, limit: Limit, keys: Keys) -> Throttled:
+        return Throttled(
+            f"Too many {limit.name}; retry in a while",
+            limit=limit.key,
+            retry_after=await self._retry_after(limit, keys),
+        )
 
     async def _allows(self, limit: Limit, keys: Keys) -> bool:
         try:
@@ -223,6 +226,8 @@ def _address_key(ip: str | None) -> str:
     except ValueError:
         return ip
     if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:  # "::ffff:192.0.2.1" is an IPv4 client
+            return str(address.ipv4_mapped)
         return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
     return ip
 

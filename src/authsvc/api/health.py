@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from authsvc.db import READ_ONLY
 from authsvc.deps import RuntimeDep
 from authsvc.schemas import HealthStatus
 
@@ -38,6 +39,7 @@ async def healthz() -> HealthStatus:
 async def readyz(runtime: RuntimeDep) -> HealthStatus | JSONResponse:
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS), runtime.engine.connect() as conn:
+            await conn.execution_options(**READ_ONLY)  # never queued behind a writer
             await conn.execute(text("SELECT 1"))
     except Exception:  # any failure to answer means "not ready"; the reason stays in our logs
         body = HealthStatus(status="unavailable", detail="database did not answer")

@@ -53,6 +53,7 @@ class PasswordHasher:
         self._workers = workers
         self.max_waiting = max_waiting  # None: never shed
         self._mean_seconds = 0.25  # running mean of one job's time, for Retry-After
+        self._verify_seconds: float | None = None  # a dummy verify's time (see `verify`)
 
     @property
     def busy(self) -> int:
@@ -95,11 +96,29 @@ class PasswordHasher:
         return result
 
     async def verify(self, password: str, hashed: str) -> tuple[bool, str | None]:
-        """(matches, replacement hash when the stored one is outdated, else None)."""
+        """(matches, replacement hash when the stored one is outdated, else None).
+
+        A failure against an outdated hash (a lower cost, from before the cost was
+        raised) takes as long as a current one: a quick "no" would tell an attacker the
+        account exists, since an unknown email costs a dummy verify at today's cost.
+        """
+        start = time.perf_counter()
         result: tuple[bool, str | None] = await self._run(
             self._verify_sync, normalize_password(password), hashed
         )
+        if not result[0] and self._needs_update(hashed):
+            spent = time.perf_counter() - start
+            if self._verify_seconds is None:  # not measured yet: measure, and spend it
+                await self.dummy_verify()
+            elif spent < self._verify_seconds:
+                await anyio.sleep(self._verify_seconds - spent)
         return result
+
+    def _needs_update(self, hashed: str) -> bool:
+        try:
+            return bool(self._context.needs_update(hashed))
+        except ValueError:  # not a hash we know: treat as outdated, so it is padded
+            return True
 
     def _verify_sync(self, password: str, hashed: str) -> tuple[bool, str | None]:
         try:
@@ -110,4 +129,12 @@ class PasswordHasher:
 
     async def dummy_verify(self) -> None:
         """Spend the time a real verify would, so an unknown email is not faster to reject."""
+        start = time.perf_counter()
         await self._run(self._context.dummy_verify)
+        seconds = time.perf_counter() - start
+        if self._verify_seconds is None:
+            # passlib makes its dummy hash on the first call: a hash and a verify, each of
+            # one verify's cost.
+            self._verify_seconds = seconds / 2
+        else:  # a running mean: what a verify at today's cost takes, queueing included
+            self._verify_seconds += (seconds - self._verify_seconds) / 8
