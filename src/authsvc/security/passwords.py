@@ -48,7 +48,7 @@ class PasswordHasher:
             bcrypt__rounds=rounds,
         )
         self._limiter = anyio.CapacityLimiter(workers)
-        self.hashes_run = 0  # every hash, verify and dummy verify: a cost counter for metrics
+        self.hashes_run = 0  # hashes, verifies and dummy verifies started: what the work cost
         self._active = active
         self._workers = workers
         self.max_waiting = max_waiting  # None: never shed
