@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from authsvc import __version__
 from authsvc.api import auth, health, metrics, root, users
 from authsvc.config import Settings
-from authsvc.errors import EmailTaken, OAuth2Error, Overloaded, Throttled
+from authsvc.errors import EmailTaken, OAuth2Error, Throttled, TryAgainLater
 from authsvc.hardening import BodySizeLimitMiddleware, fastapi_without_docs
 from authsvc.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from authsvc.runtime import Runtime
@@ -103,16 +103,11 @@ def _add_exception_handlers(app: FastAPI) -> None:
             headers=_retry_after(exc.retry_after),
         )
 
-    @app.exception_handler(Throttled)
-    async def throttled(_request: Request, exc: Throttled) -> JSONResponse:
+    @app.exception_handler(TryAgainLater)
+    async def try_again_later(_request: Request, exc: TryAgainLater) -> JSONResponse:
+        status_code = 429 if isinstance(exc, Throttled) else 503  # else: Overloaded
         return JSONResponse(
-            {"detail": str(exc)}, status_code=429, headers=_retry_after(exc.retry_after)
-        )
-
-    @app.exception_handler(Overloaded)
-    async def overloaded(_request: Request, exc: Overloaded) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc)}, status_code=503, headers=_retry_after(exc.retry_after)
+            {"detail": str(exc)}, status_code=status_code, headers=_retry_after(exc.retry_after)
         )
 
     @app.exception_handler(StarletteHTTPException)

@@ -61,18 +61,21 @@ class TemporarilyUnavailable(RetryLater):
     status_code = 503
 
 
-class Throttled(Exception):
-    """Over a rate limit. `limit` names which (for the audit log); `retry_after` in seconds."""
-
-    def __init__(self, message: str, *, limit: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.limit = limit
-        self.retry_after = retry_after
-
-
-class Overloaded(Exception):
-    """Too many password hashes already queued: shed this request instead of queueing it."""
+class TryAgainLater(Exception):
+    """Refused before any work was done; the client may retry after `retry_after` seconds."""
 
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Throttled(TryAgainLater):
+    """Over a rate limit. `limit` names which (for the audit log)."""
+
+    def __init__(self, message: str, *, limit: str, retry_after: int) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.limit = limit
+
+
+class Overloaded(TryAgainLater):
+    """Too many password hashes already queued: shed this request instead of queueing it."""

@@ -176,11 +176,7 @@ class Throttle:
 
     async def _hit(self, limit: Limit, keys: Keys) -> bool:
         """Count one attempt unless the limit is reached; False when it is."""
-        try:
-            return await self._limiter.hit(limit.item, *self._ids(limit, keys))
-        except StorageError as exc:
-            _storage_failed(exc)
-            return True
+        return await _fail_open(self._limiter.hit(limit.item, *self._ids(limit, keys)))
 
     async def _throttled(self, limit: Limit, keys: Keys) -> Throttled:
         return Throttled(
@@ -190,11 +186,8 @@ class Throttle:
         )
 
     async def _allows(self, limit: Limit, keys: Keys) -> bool:
-        try:
-            return await self._limiter.test(limit.item, *self._ids(limit, keys))
-        except StorageError as exc:
-            _storage_failed(exc)
-            return True
+        """Whether the limit still has room, counting nothing."""
+        return await _fail_open(self._limiter.test(limit.item, *self._ids(limit, keys)))
 
     async def _retry_after(self, limit: Limit, keys: Keys) -> int:
         """Seconds until the oldest counted attempt leaves the window (at least 1)."""
@@ -204,6 +197,15 @@ class Throttle:
             _storage_failed(exc)
             return limit.item.get_expiry()
         return max(1, math.ceil(stats.reset_time - time.time()))
+
+
+async def _fail_open(answer: Awaitable[bool]) -> bool:
+    """The storage's answer, or "allowed" when the storage fails (see the module docstring)."""
+    try:
+        return await answer
+    except StorageError as exc:
+        _storage_failed(exc)
+        return True
 
 
 def _storage_failed(exc: StorageError) -> None:
