@@ -57,6 +57,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "jwt_secret": TEST_SECRET,
         "bcrypt_rounds": 4,  # the minimum: tests exercise logic, not cost
         "hash_workers": 2,
+        "session_purge_interval_seconds": 0,  # no purge at a random moment mid-test
         **overrides,
     }
     return IsolatedSettings(**values)
@@ -185,6 +186,10 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+def bearer(access_token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {access_token}"}
+
+
 class Api:
     """The calls a client app makes, so tests read as the behaviour they check."""
 
@@ -205,9 +210,23 @@ class Api:
         return await self.client.post("/auth/token", data=data)
 
     async def me(self, access_token: str) -> httpx.Response:
-        return await self.client.get(
-            "/users/me", headers={"Authorization": f"Bearer {access_token}"}
+        return await self.client.get("/users/me", headers=bearer(access_token))
+
+    async def logout(self, access_token: str, *, everywhere: bool = False) -> httpx.Response:
+        params = {"all": "true"} if everywhere else {}
+        return await self.client.post("/auth/logout", params=params, headers=bearer(access_token))
+
+    async def revoke(self, token: str, **form: str) -> httpx.Response:
+        return await self.client.post("/auth/revoke", data={"token": token, **form})
+
+    async def introspect(self, token: str, *, caller: str, **form: str) -> httpx.Response:
+        """POST /auth/introspect as `caller` (an access token holding `introspect`)."""
+        return await self.client.post(
+            "/auth/introspect", data={"token": token, **form}, headers=bearer(caller)
         )
+
+    async def sessions(self, access_token: str) -> httpx.Response:
+        return await self.client.get("/users/me/sessions", headers=bearer(access_token))
 
     async def signed_up(
         self, email: str = "alice@example.com", **login_form: str
@@ -218,6 +237,16 @@ class Api:
         assert response.status_code == 200, response.text
         tokens: dict[str, Any] = response.json()
         return tokens
+
+
+async def grant_scope(app: FastAPI, email: str, *scopes: str) -> None:
+    """Give an account more scopes, as an admin would (`authsvc create-user --scope`)."""
+    await execute(
+        app,
+        "UPDATE users SET scopes = :scopes WHERE email = :email",
+        scopes=" ".join(sorted({"user", *scopes})),
+        email=email,
+    )
 
 
 @pytest.fixture

@@ -97,6 +97,54 @@ def test_create_user_admin_from_stdin_then_log_in_with_admin_scope(empty_db: str
     assert token.json()["scope"] == "admin user"
 
 
+def test_create_user_scope_grants_introspection_to_a_resource_server(empty_db: str) -> None:
+    env = authsvc_env(empty_db)
+    created = run_cli(
+        "create-user",
+        "svc@example.com",
+        "--scope",
+        "introspect",
+        "--password-stdin",
+        env=env,
+        stdin=PASSWORD + "\n",
+    )
+    assert created.returncode == 0, created.stderr
+
+    with serve(env, "--no-migrate") as base_url, httpx.Client(base_url=base_url) as http:
+        service = http.post(
+            "/auth/token", data={"username": "svc@example.com", "password": PASSWORD}
+        )
+        assert service.json()["scope"] == "introspect user"
+        caller = {"Authorization": f"Bearer {service.json()['access_token']}"}
+        http.post("/auth/register", json={"email": "alice@example.com", "password": PASSWORD})
+        alice = http.post(
+            "/auth/token", data={"username": "alice@example.com", "password": PASSWORD}
+        ).json()["access_token"]
+
+        live = http.post("/auth/introspect", data={"token": alice}, headers=caller)
+        http.post("/auth/logout", headers={"Authorization": f"Bearer {alice}"})
+        ended = http.post("/auth/introspect", data={"token": alice}, headers=caller)
+
+    assert live.json()["active"] is True
+    assert live.json()["username"] == "alice@example.com"
+    assert ended.json() == {"active": False}
+
+
+def test_create_user_refuses_an_unknown_scope(empty_db: str) -> None:
+    result = run_cli(
+        "create-user",
+        "svc@example.com",
+        "--scope",
+        "superuser",
+        "--password-stdin",
+        env=authsvc_env(empty_db),
+        stdin=PASSWORD + "\n",
+    )
+
+    assert result.returncode == 2
+    assert "invalid choice: 'superuser'" in result.stderr
+
+
 def test_create_user_rejects_a_short_password(empty_db: str) -> None:
     result = run_cli(
         "create-user",

@@ -35,7 +35,7 @@ async def test_openapi_declares_the_oauth2_password_flow_with_scopes(api: Api) -
     (scheme,) = schemes.values()
     flow = scheme["flows"]["password"]
     assert flow["tokenUrl"] == "auth/token"
-    assert set(flow["scopes"]) == {"user", "admin"}
+    assert set(flow["scopes"]) == {"user", "admin", "introspect"}
     me = spec["paths"]["/users/me"]["get"]
     assert me["security"] == [{next(iter(schemes)): ["user"]}]
     assert {"401", "403"} <= set(me["responses"])

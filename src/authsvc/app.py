@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -20,10 +22,18 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authsvc import __version__
-from authsvc.api import auth, health, metrics, root, users
+from authsvc.api import auth, health, metrics, root, users, wellknown
 from authsvc.config import Settings
-from authsvc.errors import EmailTaken, OAuth2Error, Throttled, TryAgainLater
+from authsvc.errors import (
+    EmailTaken,
+    OAuth2Error,
+    SessionNotFound,
+    Throttled,
+    TryAgainLater,
+    WrongPassword,
+)
 from authsvc.hardening import BodySizeLimitMiddleware, fastapi_without_docs
+from authsvc.housekeeping import purge_periodically
 from authsvc.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from authsvc.runtime import Runtime
 
@@ -48,9 +58,18 @@ def create_app(settings: Settings) -> FastAPI:
         # One dummy verify before serving: passlib makes its dummy hash on the first, which
         # would make the first unknown-email login slower than a wrong password.
         await runtime.hasher.dummy_verify()
+        purge = None
+        if settings.session_purge_interval_seconds:
+            purge = asyncio.create_task(
+                purge_periodically(runtime.sessionmaker, settings.session_purge_interval_seconds)
+            )
         try:
             yield
         finally:
+            if purge is not None:
+                purge.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await purge
             await runtime.aclose()
 
     new_app: Callable[..., FastAPI] = (
@@ -72,6 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(metrics.router)
     app.include_router(auth.router)
     app.include_router(users.router)
+    app.include_router(wellknown.router)
 
     _add_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
@@ -135,6 +155,17 @@ def _add_exception_handlers(app: FastAPI) -> None:
             {"detail": "An account with this email already exists; log in instead"},
             status_code=409,
         )
+
+    @app.exception_handler(WrongPassword)
+    async def wrong_password(_request: Request, _exc: WrongPassword) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "The current password is incorrect; nothing was changed"},
+            status_code=400,
+        )
+
+    @app.exception_handler(SessionNotFound)
+    async def session_not_found(_request: Request, _exc: SessionNotFound) -> JSONResponse:
+        return JSONResponse({"detail": "You have no live session with this id"}, status_code=404)
 
     @app.exception_handler(sa_exc.OperationalError)
     @app.exception_handler(sa_exc.InterfaceError)

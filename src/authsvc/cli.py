@@ -1,4 +1,4 @@
-"""The `authsvc` command: serve, migrate, create-user."""
+"""The `authsvc` command: serve, migrate, create-user, purge-sessions."""
 
 from __future__ import annotations
 
@@ -19,10 +19,16 @@ from types import FrameType
 from pydantic import ValidationError
 
 from authsvc import __version__
-from authsvc.config import Settings
+from authsvc.config import ASYMMETRIC_ALGORITHMS, Settings
 from authsvc.errors import EmailTaken
 from authsvc.logs import logging_config
 from authsvc.security import scopes as scope_rules
+from authsvc.security.keys import (
+    KeyConfigError,
+    KeySet,
+    generate_private_key_pem,
+    resolve_token_keys,
+)
 
 
 class CliError(Exception):
@@ -32,6 +38,9 @@ class CliError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        if getattr(args, "without_settings", False):
+            # `keys generate` makes the key that the settings may still lack: needs none.
+            return int(args.handler(args, None))
         settings = _load_settings()
         log_config = logging_config(
             json_logs=settings.env == "production", level=getattr(args, "log_level", "info")
@@ -39,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.config.dictConfig(log_config)
         result: int = args.handler(args, settings)
         return result
-    except CliError as exc:
+    except (CliError, KeyConfigError) as exc:
         print(f"authsvc: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -75,9 +84,34 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--full-name", default=None)
     create.add_argument("--admin", action="store_true", help="also grant the admin scope")
     create.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        choices=sorted(scope_rules.SCOPES),
+        help="also grant this scope (repeatable), e.g. introspect for a resource server",
+    )
+    create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(handler=_create_user)
+
+    purge = commands.add_parser(
+        "purge-sessions",
+        help="delete ended and expired sessions (serve also does this every hour)",
+    )
+    purge.set_defaults(handler=_purge_sessions)
+
+    keys = commands.add_parser("keys", help="asymmetric signing keys (RS256, ES256, EdDSA)")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    generate = key_commands.add_parser(
+        "generate", help="print a new private key (PKCS#8 PEM) for AUTHSVC_JWT_PRIVATE_KEYS"
+    )
+    generate.add_argument("--alg", required=True, choices=ASYMMETRIC_ALGORITHMS)
+    generate.set_defaults(handler=_keys_generate, without_settings=True)
+    listing = key_commands.add_parser(
+        "list", help="the configured keys' kid and algorithm; the first one signs"
+    )
+    listing.set_defaults(handler=_keys_list)
     return parser
 
 
@@ -114,6 +148,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.workers < 1:
         raise CliError("--workers must be at least 1")
+    resolve_token_keys(settings)  # a bad key: one line now, not a traceback in every worker
     if not args.no_migrate:
         _migrate(args, settings)
     # uvicorn drains in-flight requests on SIGTERM, then re-raises the signal so the exit
@@ -186,7 +221,9 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError as exc:
         error = exc.errors()[0]
         raise CliError(f"{error['loc'][0]}: {error['msg']}") from None
-    scopes = frozenset({scope_rules.USER} | ({scope_rules.ADMIN} if args.admin else set()))
+    scopes = frozenset(
+        {scope_rules.USER, *args.scope} | ({scope_rules.ADMIN} if args.admin else set())
+    )
 
     async def create() -> str:
         await upgrade(settings)
@@ -211,4 +248,46 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     except EmailTaken:
         raise CliError(f"an account with the email {body.email} already exists") from None
     print(user_id)
+    return 0
+
+
+def _purge_sessions(_args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from authsvc.db import create_engine, create_sessionmaker
+    from authsvc.service import purge_ended_sessions
+
+    async def purge() -> tuple[int, int]:
+        engine = create_engine(settings)
+        try:
+            async with create_sessionmaker(engine)() as db:
+                return await purge_ended_sessions(db)
+        finally:
+            await engine.dispose()
+
+    try:
+        sessions, tokens = asyncio.run(purge())
+    except (DBAPIError, OSError) as exc:
+        raise CliError(
+            f"cannot purge: {type(exc).__name__}; is the database up and migrated?"
+        ) from None
+    print(f"deleted {sessions} ended sessions and {tokens} expired refresh tokens")
+    return 0
+
+
+def _keys_generate(args: argparse.Namespace, _settings: Settings | None) -> int:
+    print(generate_private_key_pem(args.alg), end="")
+    return 0
+
+
+def _keys_list(_args: argparse.Namespace, settings: Settings) -> int:
+    keys = resolve_token_keys(settings)
+    if not isinstance(keys, KeySet):
+        raise CliError(
+            f"AUTHSVC_JWT_ALGORITHM is {keys.algorithm}: tokens are signed with the shared "
+            "secret AUTHSVC_JWT_SECRET, so there are no keys to list"
+        )
+    for number, key in enumerate(keys.keys):
+        role = "signing" if number == 0 else "verifying"
+        print(f"{key.kid}  {key.algorithm}  {role}  {key.source}")
     return 0

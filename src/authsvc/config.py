@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal, Self, get_args
 
 import limits
 from pydantic import (
@@ -24,6 +25,13 @@ logger = logging.getLogger("authsvc")
 
 MIN_SECRET_BYTES = 32
 DEV_SECRET_FILENAME = ".authsvc-jwt-secret"
+
+# HS*: one shared secret signs and verifies. The others sign with a private key and
+# publish the public half at /.well-known/jwks.json, so verifiers need no secret.
+SharedSecretAlgorithm = Literal["HS256", "HS384", "HS512"]
+AsymmetricAlgorithm = Literal["RS256", "ES256", "EdDSA"]
+JwtAlgorithm = Literal[SharedSecretAlgorithm, AsymmetricAlgorithm]
+ASYMMETRIC_ALGORITHMS: tuple[str, ...] = get_args(AsymmetricAlgorithm)
 
 
 def _rate_limit(value: str) -> str:
@@ -49,13 +57,20 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./authsvc.db"
 
     jwt_secret: SecretStr | None = None
-    jwt_algorithm: Literal["HS256", "HS384", "HS512"] = "HS256"
+    jwt_algorithm: JwtAlgorithm = "HS256"
+    # RS256/ES256/EdDSA: PEM text, or the path of a PEM file or of a directory of *.pem
+    # files (sorted by name). The first key signs; every key verifies.
+    jwt_private_keys: SecretStr | None = None
+    jwks_max_age_seconds: int = Field(default=300, ge=0)  # Cache-Control of the JWKS
     issuer: str = "http://localhost:8000"
     audience: str = "authsvc"
     default_client_id: str = "authsvc"
     access_token_expire_minutes: int = Field(default=60, gt=0)
     refresh_token_expire_minutes: int = Field(default=43200, gt=0)
     refresh_reuse_grace_seconds: int = Field(default=10, ge=0)
+    # How often each process deletes ended and expired sessions; 0 turns it off (then run
+    # `authsvc purge-sessions` from cron).
+    session_purge_interval_seconds: int = Field(default=3600, ge=0)
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     # Concurrent password hashes; bcrypt is CPU-bound, so more than the core count only queues.
@@ -124,7 +139,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Self:
-        if self.env == "production":
+        if self.env == "production" and not self.asymmetric_signing:
             secret = self.jwt_secret.get_secret_value() if self.jwt_secret else ""
             if len(secret.encode()) < MIN_SECRET_BYTES:
                 raise ValueError(
@@ -133,6 +148,24 @@ class Settings(BaseSettings):
                     "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
                 )
         return self
+
+    @model_validator(mode="after")
+    def _production_needs_keys(self) -> Self:
+        """A generated development key would differ per replica and sit in a container's
+        scratch space: production must be given its keys."""
+        if self.env == "production" and self.asymmetric_signing and not self.jwt_private_keys:
+            raise ValueError(
+                f"AUTHSVC_JWT_PRIVATE_KEYS must be set in production with "
+                f"AUTHSVC_JWT_ALGORITHM={self.jwt_algorithm}: generate a key with "
+                f"'authsvc keys generate --alg {self.jwt_algorithm} > key.pem' and set "
+                "AUTHSVC_JWT_PRIVATE_KEYS to its path (or to the PEM text)"
+            )
+        return self
+
+    @property
+    def asymmetric_signing(self) -> bool:
+        """Tokens are signed with a private key, verifiable by anyone with the JWKS."""
+        return self.jwt_algorithm in ASYMMETRIC_ALGORITHMS
 
     @property
     def state_dir(self) -> Path:
@@ -157,7 +190,24 @@ def resolve_jwt_secret(settings: Settings) -> str:
                 MIN_SECRET_BYTES,
             )
         return secret
-    path = settings.state_dir / DEV_SECRET_FILENAME
+    return development_file(
+        settings,
+        DEV_SECRET_FILENAME,
+        lambda: secrets.token_urlsafe(48),
+        what="secret",
+        setting="AUTHSVC_JWT_SECRET",
+    )
+
+
+def development_file(
+    settings: Settings, filename: str, generate: Callable[[], str], *, what: str, setting: str
+) -> str:
+    """The contents of `filename` in the state directory, generated once if missing.
+
+    Keeping it on disk means tokens survive a restart and every worker process
+    agrees on it; the file (mode 0600) is created atomically so racing workers share one.
+    """
+    path = settings.state_dir / filename
     try:
         return path.read_text().strip()
     except FileNotFoundError:
@@ -166,13 +216,15 @@ def resolve_jwt_secret(settings: Settings) -> str:
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
-        f.write(secrets.token_urlsafe(48))
+        f.write(generate())
     try:
         os.link(tmp, path)  # atomic: exactly one racing process wins
         logger.warning(
-            "No AUTHSVC_JWT_SECRET set: generated a development secret in %s. "
-            "Set AUTHSVC_JWT_SECRET in production.",
+            "No %s set: generated a development %s in %s. Set %s in production.",
+            setting,
+            what,
             path,
+            setting,
         )
     except FileExistsError:
         pass

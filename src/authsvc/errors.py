@@ -32,6 +32,10 @@ class InvalidScope(OAuth2Error):
     error = "invalid_scope"
 
 
+class UnauthorizedClient(OAuth2Error):
+    error = "unauthorized_client"
+
+
 class EmailTaken(Exception):
     """An account with this email (compared case-insensitively) already exists."""
 
@@ -79,3 +83,11 @@ class Throttled(TryAgainLater):
 
 class Overloaded(TryAgainLater):
     """Too many password hashes already queued: shed this request instead of queueing it."""
+
+
+class WrongPassword(Exception):
+    """The current password given to confirm a change is not the account's."""
+
+
+class SessionNotFound(Exception):
+    """No live session with that id belongs to the caller (another user's looks the same)."""

@@ -83,7 +83,10 @@ class Session(Base):
 
     user: Mapped[User] = relationship(lazy="raise")
 
-    __table_args__ = (Index("ix_sessions_user_id", "user_id"),)
+    __table_args__ = (
+        Index("ix_sessions_user_id", "user_id"),
+        Index("ix_sessions_expires_at", "expires_at"),  # the periodic purge
+    )
 
 
 class RefreshToken(Base):
@@ -98,4 +101,7 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_refresh_tokens_session_id", "session_id"),)
+    __table_args__ = (
+        Index("ix_refresh_tokens_session_id", "session_id"),
+        Index("ix_refresh_tokens_expires_at", "expires_at"),  # the periodic purge
+    )

@@ -6,9 +6,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from authsvc.errors import EmailTaken
 from authsvc.models import RefreshToken, Session, User, UTCDateTime
@@ -55,19 +56,35 @@ class UserRepository:
             raise EmailTaken(email) from exc
         return user
 
-    async def set_password_hash(self, user_id: uuid.UUID, hashed_password: str) -> None:
-        await self.db.execute(
-            update(User).where(User.id == user_id).values(hashed_password=hashed_password)
+    async def replace_password_hash(self, user_id: uuid.UUID, old: str, new: str) -> bool:
+        """Set the hash only if it is still `old`; False if it changed meanwhile."""
+        result = await self.db.execute(
+            update(User)
+            .where(User.id == user_id, User.hashed_password == old)
+            .values(hashed_password=new)
+            .execution_options(synchronize_session=False)
         )
+        return bool(getattr(result, "rowcount", 0))
 
-    async def get_with_live_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
-        """The user, if `session_id` is theirs and not revoked: one query per authenticated call."""
+    async def set_full_name(self, user: User, full_name: str | None) -> None:
+        user.full_name = full_name
+        await self.db.flush()
+
+    async def get_with_live_session(
+        self, user_id: uuid.UUID, session_id: uuid.UUID, *, now: datetime
+    ) -> User | None:
+        """The user, if `session_id` is theirs and live: one query per authenticated call."""
         result = await self.db.execute(
             select(User)
             .join(Session, Session.user_id == User.id)
-            .where(User.id == user_id, Session.id == session_id, Session.revoked_at.is_(None))
+            .where(User.id == user_id, Session.id == session_id, *_live(now))
         )
         return result.scalar_one_or_none()
+
+
+def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """A session is live until it is revoked or expires."""
+    return (Session.revoked_at.is_(None), Session.expires_at > now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +174,15 @@ class SessionRepository:
         )
         return result.scalar_one_or_none()
 
+    async def session_of_refresh_token(self, token_hash: str) -> Session | None:
+        """The session a refresh token (spent, expired or not) was issued in."""
+        result = await self.db.execute(
+            select(Session)
+            .join(RefreshToken, RefreshToken.session_id == Session.id)
+            .where(RefreshToken.token_hash == token_hash)
+        )
+        return result.scalar_one_or_none()
+
     async def has_logged_in_from(self, email: str, client_ip: str) -> bool:
         """Whether the account with this email ever had a session from this address."""
         if not (storable(email) and storable(client_ip)):
@@ -169,20 +195,83 @@ class SessionRepository:
         )
         return result.first() is not None
 
-    async def get_live(self, session_id: uuid.UUID) -> Session | None:
-        result = await self.db.execute(
-            select(Session).where(Session.id == session_id, Session.revoked_at.is_(None))
-        )
+    async def get_live(self, session_id: uuid.UUID, *, now: datetime) -> Session | None:
+        result = await self.db.execute(select(Session).where(Session.id == session_id, *_live(now)))
         return result.scalar_one_or_none()
 
-    async def revoke(self, session_id: uuid.UUID, *, now: datetime) -> bool:
-        """End the session; False when it had already ended."""
+    async def list_live(self, user_id: uuid.UUID, *, now: datetime) -> list[Session]:
+        """The user's live sessions, most recently used first."""
         result = await self.db.execute(
-            update(Session)
-            .where(Session.id == session_id, Session.revoked_at.is_(None))
-            .values(revoked_at=now)
+            select(Session)
+            .where(Session.user_id == user_id, *_live(now))
+            .order_by(Session.last_used_at.desc(), Session.id)
         )
+        return list(result.scalars())
+
+    async def find_live_refresh_token(
+        self, token_hash: str, *, now: datetime
+    ) -> tuple[RefreshToken, Session, User] | None:
+        """An unspent, unexpired refresh token of a live session, with its session and user."""
+        result = await self.db.execute(
+            select(RefreshToken, Session, User)
+            .join(Session, Session.id == RefreshToken.session_id)
+            .join(User, User.id == Session.user_id)
+            .where(
+                RefreshToken.token_hash == token_hash,
+                RefreshToken.spent_at.is_(None),
+                RefreshToken.expires_at > now,
+                *_live(now),
+            )
+        )
+        row = result.one_or_none()
+        return None if row is None else (row[0], row[1], row[2])
+
+    async def revoke(
+        self, session_id: uuid.UUID, *, now: datetime, user_id: uuid.UUID | None = None
+    ) -> bool:
+        """End the session (only if it is `user_id`'s, when given); False when it was
+        not live, or not theirs."""
+        conditions = [Session.id == session_id, *_live(now)]
+        if user_id is not None:
+            conditions.append(Session.user_id == user_id)
+        result = await self.db.execute(update(Session).where(*conditions).values(revoked_at=now))
         return bool(getattr(result, "rowcount", 0))
+
+    async def revoke_all(
+        self, user_id: uuid.UUID, *, now: datetime, keep: uuid.UUID | None = None
+    ) -> int:
+        """End every live session of the user, but `keep`; how many were ended."""
+        conditions = [Session.user_id == user_id, *_live(now)]
+        if keep is not None:
+            conditions.append(Session.id != keep)
+        result = await self.db.execute(update(Session).where(*conditions).values(revoked_at=now))
+        return int(getattr(result, "rowcount", 0))
+
+    async def purge(self, *, now: datetime, batch_size: int = 1000) -> tuple[int, int]:
+        """Delete one batch of ended sessions (their refresh tokens go with them) and of
+        expired refresh tokens; (sessions, refresh tokens) deleted. Batches keep each
+        transaction, and the locks it holds, short.
+
+        An expired refresh token can no longer be used, so forgetting it loses nothing;
+        a spent but unexpired one is kept, since its reuse is what reveals a theft.
+        """
+        ended = (
+            select(Session.id)
+            .where(or_(Session.revoked_at.is_not(None), Session.expires_at <= now))
+            .limit(batch_size)
+        )
+        sessions = await self.db.execute(
+            delete(Session)
+            .where(Session.id.in_(ended.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
+        expired = select(RefreshToken.id).where(RefreshToken.expires_at <= now).limit(batch_size)
+        tokens = await self.db.execute(
+            delete(RefreshToken)
+            .where(RefreshToken.id.in_(expired.scalar_subquery()))
+            .execution_options(synchronize_session=False)
+        )
+        return int(getattr(sessions, "rowcount", 0)), int(getattr(tokens, "rowcount", 0))
 
     async def extend(self, session_id: uuid.UUID, *, now: datetime, expires_at: datetime) -> None:
         await self.db.execute(

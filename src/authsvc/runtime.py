@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from authsvc.config import Settings, resolve_jwt_secret
+from authsvc.config import Settings
 from authsvc.db import create_engine, create_sessionmaker
 from authsvc.metrics import Metrics
+from authsvc.security.keys import TokenKeys, resolve_token_keys
 from authsvc.security.password_policy import common_passwords
 from authsvc.security.passwords import PasswordHasher
 from authsvc.security.tokens import AccessTokenCodec
@@ -24,12 +25,14 @@ class Runtime:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     hasher: PasswordHasher
+    keys: TokenKeys  # a shared secret, or keys whose public half /.well-known/jwks.json lists
     codec: AccessTokenCodec
     metrics: Metrics | None
     throttle: Throttle
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
+        keys = resolve_token_keys(settings)  # first: KeyConfigError names a bad key and why
         engine = create_engine(settings)  # lazy: connects on first use
         common_passwords()  # load the password blocklist now, not in the first registration
         metrics = Metrics() if settings.metrics_enabled else None
@@ -47,9 +50,9 @@ class Runtime:
                     else HASH_QUEUE_PER_WORKER * settings.hash_workers
                 ),
             ),
+            keys=keys,
             codec=AccessTokenCodec(
-                secret=resolve_jwt_secret(settings),
-                algorithm=settings.jwt_algorithm,
+                keys=keys,
                 issuer=settings.issuer,
                 audience=settings.audience,
                 lifetime=timedelta(minutes=settings.access_token_expire_minutes),

@@ -7,9 +7,18 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
 
+from authsvc.models import Session
 from authsvc.security.password_policy import PasswordRejected, check_new_password
 
 MIN_PASSWORD_LENGTH = 8
@@ -27,12 +36,23 @@ Password = Annotated[
 ]
 
 
+def _printable(text: str) -> str:
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise ValueError("must not contain control characters (tabs, newlines, NUL...)")
+    return text
+
+
+FullName = Annotated[
+    str, Field(max_length=200, examples=["Alice Liddell"]), AfterValidator(_printable)
+]
+
+
 class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: EmailStr = Field(examples=["alice@example.com"])
     password: Password
-    full_name: Annotated[str, Field(max_length=200, examples=["Alice Liddell"])] | None = None
+    full_name: FullName | None = None
 
     @field_validator("password")
     @classmethod
@@ -43,12 +63,20 @@ class UserCreate(BaseModel):
         except PasswordRejected as exc:  # the reason alone, without "Value error, "
             raise PydanticCustomError("password_policy", str(exc)) from None
 
-    @field_validator("full_name")
-    @classmethod
-    def _printable(cls, full_name: str | None) -> str | None:
-        if full_name is not None and any(unicodedata.category(c) == "Cc" for c in full_name):
-            raise ValueError("must not contain control characters (tabs, newlines, NUL...)")
-        return full_name
+
+class UserUpdate(BaseModel):
+    """PATCH /users/me: only the fields sent change; `null` clears the name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: FullName | None = None
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+    new_password: Password  # the policy needs the account's email: checked by the service
 
 
 class UserOut(BaseModel):
@@ -89,6 +117,63 @@ class TokenRequest(BaseModel):
     )
 
 
+class TokenParameter(BaseModel):
+    """The form of the revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) endpoints."""
+
+    token: str | None = Field(default=None, description="The access or refresh token.")
+    token_type_hint: str | None = Field(
+        default=None,
+        description="`access_token` or `refresh_token`: which to look for first. Optional; "
+        "any other value is ignored.",
+    )
+    client_id: str | None = Field(
+        default=None,
+        description="Optional: the client the token was issued to. A token of another "
+        "client is refused (RFC 7009 §2.1).",
+        json_schema_extra={"maxLength": 200},
+    )
+
+
+class SessionOut(BaseModel):
+    """A live login session, for "where you are signed in"."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    client_id: str
+    user_agent: str | None = Field(description="As sent at login.")
+    client_ip: str | None = Field(description="As seen at login.")
+    created_at: datetime = Field(description="When the user logged in.")
+    last_used_at: datetime = Field(description="The last login or token refresh.")
+    expires_at: datetime = Field(description="Ends unless refreshed by then.")
+    current: bool = Field(description="Whether this is the session of the calling token.")
+
+    @classmethod
+    def of(cls, session: Session, *, current_session_id: uuid.UUID) -> SessionOut:
+        fields = {name: getattr(session, name) for name in cls.model_fields if name != "current"}
+        return cls(**fields, current=session.id == current_session_id)
+
+
+class IntrospectionResponse(BaseModel):
+    """RFC 7662 §2.2. An inactive token gets `{"active": false}` and nothing else."""
+
+    active: bool = True
+    sub: str | None = None
+    username: str | None = Field(default=None, description="The account's email.")
+    scope: str | None = None
+    client_id: str | None = None
+    token_type: Literal["bearer", "refresh_token"] | None = Field(
+        default=None,
+        description="`bearer` for an access token, `refresh_token` for a refresh token.",
+    )
+    exp: int | None = None
+    iat: int | None = None
+    iss: str | None = None
+    aud: str | None = None
+    sid: str | None = Field(default=None, description="The session the token belongs to.")
+    jti: str | None = None
+
+
 class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
@@ -107,6 +192,7 @@ class OAuth2ErrorBody(BaseModel):
         "invalid_scope",
         "slow_down",
         "temporarily_unavailable",
+        "unauthorized_client",
     ]
     error_description: str
 

@@ -10,6 +10,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,18 +20,22 @@ from authsvc.errors import (
     InvalidGrant,
     InvalidRequest,
     Overloaded,
+    SessionNotFound,
     SlowDown,
     TemporarilyUnavailable,
     Throttled,
+    UnauthorizedClient,
     UnsupportedGrantType,
+    WrongPassword,
 )
 from authsvc.metrics import Metrics
-from authsvc.models import User, utcnow
+from authsvc.models import Session, User, utcnow
 from authsvc.repository import SessionRepository, UserRepository
 from authsvc.schemas import TokenRequest
 from authsvc.security import scopes as scope_rules
 from authsvc.security.passwords import PasswordHasher
 from authsvc.security.tokens import (
+    AccessClaims,
     AccessTokenCodec,
     InvalidTokenError,
     hash_refresh_token,
@@ -42,9 +47,11 @@ logger = logging.getLogger("authsvc.audit")
 
 MAX_CLIENT_ID_LENGTH = 200  # the sessions.client_id column
 _CLIENT_ID = re.compile(rf"[\x20-\x7e]{{1,{MAX_CLIENT_ID_LENGTH}}}")  # RFC 6749 A.1: VSCHAR
+CLIENT_ID_RULE = f"client_id must be 1 to {MAX_CLIENT_ID_LENGTH} printable ASCII characters"
 
 BAD_CREDENTIALS = "Incorrect email or password"
 BAD_REFRESH_TOKEN = "The refresh token is invalid, expired or revoked; log in again"
+PURGE_BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +60,41 @@ class TokenPair:
     refresh_token: str
     expires_in: int
     scope: str
+
+
+def valid_client_id(client_id: str) -> bool:
+    return _CLIENT_ID.fullmatch(client_id) is not None
+
+
+def looks_like_access_token(token: str) -> bool:
+    """A JWT has three dot-separated parts; a refresh token (base64url) has no dot."""
+    return token.count(".") == 2
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a live access token speaks for: the user, its session, the scopes it carries."""
+
+    user: User
+    session_id: uuid.UUID
+    scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """What introspection tells about a live token, in RFC 7662 §2.2's terms."""
+
+    token_type: Literal["bearer", "refresh_token"]  # an access token is a bearer token
+    sub: str
+    username: str  # the account's email
+    scope: str
+    client_id: str
+    exp: int
+    iat: int
+    iss: str
+    aud: str
+    sid: str
+    jti: str | None = None  # an access token's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +169,8 @@ class AuthService:
         """The token endpoint (RFC 6749 §4.3, §6): dispatch on grant_type, check its parameters."""
         # RFC 6749 requires grant_type; the contract lets older clients omit it for password.
         grant_type = request.grant_type or "password"
-        if request.client_id is not None and not _CLIENT_ID.fullmatch(request.client_id):
-            raise InvalidRequest(
-                f"client_id must be 1 to {MAX_CLIENT_ID_LENGTH} printable ASCII characters"
-            )
+        if request.client_id is not None and not valid_client_id(request.client_id):
+            raise InvalidRequest(CLIENT_ID_RULE)
         if grant_type == "password":
             if not request.username:
                 raise InvalidRequest("Missing parameter: username (the account's email)")
@@ -169,15 +209,7 @@ class AuthService:
         await self._check_login_throttle(email, client)
         async with read_only(self.db):
             user = await self.users.get_by_email(email)
-        try:
-            if user is None:
-                await self.hasher.dummy_verify()  # same time as a wrong password
-                ok, new_hash = False, None
-            else:
-                ok, new_hash = await self.hasher.verify(password, user.hashed_password)
-        except Overloaded:
-            self._audit("login shed", "overloaded", client=client, reason="hash queue full")
-            raise
+        ok, new_hash = await self._check_password(user, password, client)
         if not ok:
             if self.throttle is not None:
                 await self.throttle.login_failed(email, client.ip)
@@ -203,7 +235,8 @@ class AuthService:
         refresh_expires = now + self._refresh_lifetime
         async with self.db.begin():
             if new_hash is not None:  # an outdated hash: replace it while we know the password
-                await self.users.set_password_hash(user.id, new_hash)
+                # Only if unchanged: a password change committed meanwhile must win.
+                await self.users.replace_password_hash(user.id, user.hashed_password, new_hash)
             session = await self.sessions.create(
                 user_id=user.id,
                 scope=scope_rules.format_scope(granted),
@@ -266,7 +299,7 @@ class AuthService:
         client: ClientInfo,
         now: datetime,
     ) -> TokenPair:
-        session = await self.sessions.get_live(session_id)
+        session = await self.sessions.get_live(session_id, now=now)
         user = await self.users.get(session.user_id) if session else None
         if session is None or user is None or not user.is_active:
             raise InvalidGrant(BAD_REFRESH_TOKEN)
@@ -307,21 +340,196 @@ class AuthService:
 
     # --- bearer tokens --------------------------------------------------------
 
-    async def authenticate(self, access_token: str) -> tuple[User, frozenset[str]]:
-        """The user behind a live access token and the scopes it carries, or
-        InvalidTokenError saying why not.
+    async def authenticate(self, access_token: str) -> Principal:
+        """Who a live access token speaks for, or InvalidTokenError saying why not.
 
         The scopes are the token's, less any the user has lost since it was issued: a
         demoted admin's tokens stop carrying `admin` at once (the user is loaded anyway).
         """
+        principal, _claims = await self._resolve(access_token)
+        return principal
+
+    async def _resolve(self, access_token: str) -> tuple[Principal, AccessClaims]:
         claims = self.codec.decode(access_token)
         async with read_only(self.db):
-            user = await self.users.get_with_live_session(claims.user_id, claims.session_id)
+            user = await self.users.get_with_live_session(
+                claims.user_id, claims.session_id, now=utcnow()
+            )
         if user is None:
             raise InvalidTokenError("The session of this access token has ended")
         if not user.is_active:
             raise InvalidTokenError("This account is disabled")
-        return user, claims.scopes & user.scope_set
+        principal = Principal(user, claims.session_id, claims.scopes & user.scope_set)
+        return principal, claims
+
+    # --- sessions -------------------------------------------------------------
+
+    async def logout(self, principal: Principal, *, everywhere: bool = False) -> None:
+        """End the caller's session, or with `everywhere` every session of the user."""
+        now = utcnow()
+        async with self.db.begin():
+            if everywhere:
+                ended = await self.sessions.revoke_all(principal.user.id, now=now)
+            else:
+                ended = int(await self.sessions.revoke(principal.session_id, now=now))
+        self._audit(
+            "logged out everywhere" if everywhere else "logged out",
+            "logout",
+            user_id=principal.user.id,
+            session_id=principal.session_id,
+            sessions_ended=ended,
+        )
+
+    async def list_sessions(self, user_id: uuid.UUID) -> list[Session]:
+        async with read_only(self.db):
+            return await self.sessions.list_live(user_id, now=utcnow())
+
+    async def end_session(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
+        """End one of the user's own sessions; SessionNotFound for any other id, so that
+        another user's session is neither ended nor confirmed to exist."""
+        async with self.db.begin():
+            ended = await self.sessions.revoke(session_id, now=utcnow(), user_id=user_id)
+        if not ended:
+            raise SessionNotFound(str(session_id))
+        self._audit(
+            "session ended by its user", "session_ended", user_id=user_id, session_id=session_id
+        )
+
+    # --- account --------------------------------------------------------------
+
+    async def update_profile(self, user: User, *, full_name: str | None) -> User:
+        async with self.db.begin():
+            await self.users.set_full_name(user, full_name)
+        return user
+
+    async def change_password(
+        self,
+        principal: Principal,
+        *,
+        current_password: str,
+        new_password: str,
+        client: ClientInfo,
+    ) -> None:
+        """Replace the password after checking the current one, and end every other session
+        (a thief's among them); the caller's own session stays.
+
+        The current password is guessed at the same cost, and under the same rate limits,
+        as at login: a stolen access token must not become a cheap password oracle.
+        The new password must already have passed the policy (a schema-level check).
+        """
+        user = principal.user
+        await self._check_login_throttle(user.email, client)
+        ok, _ = await self._check_password(user, current_password, client)
+        if not ok:
+            if self.throttle is not None:
+                await self.throttle.login_failed(user.email, client.ip)
+            self._audit(
+                "password change refused", "password_change_failed", user_id=user.id, client=client
+            )
+            raise WrongPassword
+        try:
+            new_hash = await self.hasher.hash(new_password)
+        except Overloaded:
+            self._audit("password change shed", "overloaded", client=client)
+            raise
+        async with self.db.begin():
+            # Conditional on the hash just checked: of two concurrent changes, one wins.
+            if not await self.users.replace_password_hash(user.id, user.hashed_password, new_hash):
+                raise WrongPassword
+            ended = await self.sessions.revoke_all(user.id, now=utcnow(), keep=principal.session_id)
+        if self.throttle is not None:
+            await self.throttle.login_succeeded(user.email, client.ip)
+        self._audit(
+            "password changed",
+            "password_changed",
+            user_id=user.id,
+            session_id=principal.session_id,
+            client=client,
+            sessions_ended=ended,
+        )
+
+    # --- revocation and introspection ----------------------------------------
+
+    async def revoke_token(self, token: str, *, client_id: str | None = None) -> None:
+        """RFC 7009: a token this service issued ends its session, refresh and access tokens
+        alike. Anything else (unknown, expired, ended, garbage) is quietly ignored.
+
+        The two kinds cannot be confused (a JWT has dots, a refresh token none), so the
+        client's `token_type_hint` is not needed to find the token.
+        """
+        found = await self._session_of(token)
+        if found is None:
+            return
+        session_id, issued_to, token_type = found
+        if client_id is not None and client_id != issued_to:
+            raise UnauthorizedClient("The token was issued to another client")
+        async with self.db.begin():
+            ended = await self.sessions.revoke(session_id, now=utcnow())
+        if ended:
+            self._audit(
+                "token revoked: session ended",
+                "revoke",
+                session_id=session_id,
+                token_type=token_type,
+            )
+
+    async def _session_of(self, token: str) -> tuple[uuid.UUID, str, str] | None:
+        """(session id, client id, token type) of a token this service issued and that
+        still proves possession: a valid access token, or any refresh token it knows."""
+        if looks_like_access_token(token):
+            try:
+                claims = self.codec.decode(token)
+            except InvalidTokenError:
+                return None
+            return claims.session_id, claims.client_id, "access_token"
+        async with read_only(self.db):
+            session = await self.sessions.session_of_refresh_token(hash_refresh_token(token))
+        return None if session is None else (session.id, session.client_id, "refresh_token")
+
+    async def introspect(self, token: str) -> TokenInfo | None:
+        """RFC 7662: what a live token is; None for anything else (expired, revoked,
+        unknown, garbage, or a disabled account's)."""
+        if looks_like_access_token(token):
+            try:
+                principal, claims = await self._resolve(token)
+            except InvalidTokenError:
+                return None
+            return TokenInfo(
+                token_type="bearer",
+                sub=str(principal.user.id),
+                username=principal.user.email,
+                scope=scope_rules.format_scope(principal.scopes),
+                client_id=claims.client_id,
+                exp=int(claims.expires_at.timestamp()),
+                iat=int(claims.issued_at.timestamp()),
+                iss=self.codec.issuer,
+                aud=self.codec.audience,
+                sid=str(principal.session_id),
+                jti=claims.token_id,
+            )
+        async with read_only(self.db):
+            found = await self.sessions.find_live_refresh_token(
+                hash_refresh_token(token), now=utcnow()
+            )
+        if found is None:
+            return None
+        refresh, session, user = found
+        if not user.is_active:
+            return None
+        return TokenInfo(
+            token_type="refresh_token",
+            sub=str(user.id),
+            username=user.email,
+            scope=scope_rules.format_scope(frozenset(session.scope.split()) & user.scope_set),
+            client_id=session.client_id,
+            exp=int(refresh.expires_at.timestamp()),
+            iat=int(refresh.created_at.timestamp()),
+            iss=self.codec.issuer,
+            # A refresh token is for this server alone: an audience no resource server
+            # accepts, so one that checks `aud` cannot take it for an access token.
+            aud=self.codec.issuer,
+            sid=str(session.id),
+        )
 
     # --- throttling -----------------------------------------------------------
 
@@ -354,6 +562,22 @@ class AuthService:
         )
 
     # --- helpers --------------------------------------------------------------
+
+    async def _check_password(
+        self, user: User | None, password: str, client: ClientInfo
+    ) -> tuple[bool, str | None]:
+        """(matches, a new hash if the stored one is outdated); with no user, the time a
+        wrong password takes. Raises Overloaded when too many hashes are queued."""
+        try:
+            if user is None:
+                await self.hasher.dummy_verify()
+                return False, None
+            return await self.hasher.verify(password, user.hashed_password)
+        except Overloaded:
+            self._audit(
+                "password check shed", "overloaded", client=client, reason="hash queue full"
+            )
+            raise
 
     def _audit(
         self,
@@ -396,3 +620,22 @@ class AuthService:
             expires_in=int(self.codec.lifetime.total_seconds()),
             scope=scope_rules.format_scope(granted),
         )
+
+
+async def purge_ended_sessions(db: AsyncSession) -> tuple[int, int]:
+    """Delete ended and expired sessions and expired refresh tokens, in batches;
+    (sessions, refresh tokens) deleted. Safe to run on every replica at once."""
+    repository = SessionRepository(db)
+    sessions = tokens = 0
+    while True:
+        async with db.begin():
+            batch = await repository.purge(now=utcnow(), batch_size=PURGE_BATCH_SIZE)
+        sessions, tokens = sessions + batch[0], tokens + batch[1]
+        if max(batch) < PURGE_BATCH_SIZE:
+            break
+    if sessions or tokens:
+        logger.info(
+            "purged ended sessions",
+            extra={"event": "purge", "sessions": sessions, "refresh_tokens": tokens},
+        )
+    return sessions, tokens

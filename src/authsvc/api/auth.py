@@ -1,19 +1,44 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
 
 from authsvc.api.responses import (
+    BEARER_ERRORS,
     BODY_TOO_LARGE,
     EMAIL_TAKEN,
     REGISTER_THROTTLED,
     TOKEN_ERRORS,
+    TOKEN_PARAMETER_ERRORS,
     TOKEN_THROTTLED,
 )
-from authsvc.deps import AuthServiceDep, Client, RegistrationClient, TokenForm
+from authsvc.deps import (
+    AuthServiceDep,
+    Caller,
+    Client,
+    CurrentPrincipal,
+    IntrospectionCaller,
+    TokenForm,
+    TokenParameterForm,
+)
 from authsvc.models import User
-from authsvc.schemas import TokenRequest, TokenResponse, UserCreate, UserOut
+from authsvc.schemas import (
+    IntrospectionResponse,
+    TokenParameter,
+    TokenRequest,
+    TokenResponse,
+    UserCreate,
+    UserOut,
+)
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _form_body(model: type[TokenRequest | TokenParameter]) -> dict[str, Any]:
+    """Document a form parsed by `deps.oauth_form` (FastAPI cannot see it)."""
+    content = {"application/x-www-form-urlencoded": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": True, "content": content}}
 
 
 @router.post(
@@ -26,7 +51,7 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     "100,000 most common passwords, and must not contain the name part of the email; "
     "a 422 says which rule it breaks. Registrations are limited per client address (429).",
 )
-async def register(body: UserCreate, client: RegistrationClient, auth: AuthServiceDep) -> User:
+async def register(body: UserCreate, client: Caller, auth: AuthServiceDep) -> User:
     return await auth.register(
         email=body.email, password=body.password, full_name=body.full_name, client=client
     )
@@ -40,14 +65,7 @@ async def register(body: UserCreate, client: RegistrationClient, auth: AuthServi
     "400 for a bad request or credentials, 429 `slow_down` after too many failed logins, "
     "503 `temporarily_unavailable` when too many password checks are queued; both of "
     "these carry `Retry-After`.",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/x-www-form-urlencoded": {"schema": TokenRequest.model_json_schema()}
-            },
-        }
-    },
+    openapi_extra=_form_body(TokenRequest),
 )
 async def token(form: TokenForm, client: Client, auth: AuthServiceDep) -> TokenResponse:
     pair = await auth.exchange(form, client)
@@ -57,3 +75,64 @@ async def token(form: TokenForm, client: Client, auth: AuthServiceDep) -> TokenR
         expires_in=pair.expires_in,
         scope=pair.scope,
     )
+
+
+@router.post(
+    "/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=BEARER_ERRORS,
+    summary="End this session, or every session of the account",
+    description="Ends the session of the access token (its refresh token and access tokens "
+    "stop working at once); with `all=true`, every session of the account.",
+)
+async def logout(
+    principal: CurrentPrincipal,
+    auth: AuthServiceDep,
+    everywhere: Annotated[
+        bool, Query(alias="all", description="End every session of the account.")
+    ] = False,
+) -> None:
+    await auth.logout(principal, everywhere=everywhere)
+
+
+@router.post(
+    "/revoke",
+    response_class=Response,
+    responses={
+        200: {"description": "Revoked, or nothing to revoke (RFC 7009 §2.2)", "content": {}},
+        **TOKEN_PARAMETER_ERRORS,
+        **BODY_TOO_LARGE,
+    },
+    summary="Revoke a token (RFC 7009)",
+    description="A refresh or access token ends its whole session. Unknown, expired, "
+    "already revoked and malformed tokens get the same empty 200: a client may always "
+    "discard its tokens after calling this.",
+    openapi_extra=_form_body(TokenParameter),
+)
+async def revoke(form: TokenParameterForm, auth: AuthServiceDep) -> Response:
+    assert form.token is not None  # TokenParameterForm requires it
+    await auth.revoke_token(form.token, client_id=form.client_id)
+    return Response(status_code=status.HTTP_200_OK)
+
+
+@router.post(
+    "/introspect",
+    response_model=IntrospectionResponse,
+    response_model_exclude_none=True,
+    responses={**TOKEN_PARAMETER_ERRORS, **BEARER_ERRORS, **BODY_TOO_LARGE},
+    summary="Is this token live? (RFC 7662)",
+    description="For resource servers that must know at once that a token was revoked. "
+    "The caller needs a bearer token with the `introspect` scope. A live access or refresh "
+    'token is described; anything else gets `{"active": false}`.',
+    openapi_extra=_form_body(TokenParameter),
+)
+async def introspect(
+    _caller: IntrospectionCaller,  # first: an unauthenticated caller learns nothing, not even
+    form: TokenParameterForm,  # what is wrong with its form
+    auth: AuthServiceDep,
+) -> IntrospectionResponse:
+    assert form.token is not None  # TokenParameterForm requires it
+    info = await auth.introspect(form.token)
+    if info is None:
+        return IntrospectionResponse(active=False)
+    return IntrospectionResponse.model_validate(info, from_attributes=True)

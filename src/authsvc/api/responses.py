@@ -157,3 +157,52 @@ REGISTER_THROTTLED: Responses = {
         **_retry_after("Seconds to wait before retrying", 2),
     ),
 }
+
+TOKEN_PARAMETER_ERRORS: Responses = {
+    400: _json(
+        OAuth2ErrorBody,
+        "RFC 6749 §5.2 error: a malformed request, or a token of another client",
+        {
+            "invalid_request": {
+                "error": "invalid_request",
+                "error_description": "Missing parameter: token",
+            },
+            "unauthorized_client": {
+                "error": "unauthorized_client",
+                "error_description": "The token was issued to another client",
+            },
+        },
+    ),
+}
+
+SESSION_NOT_FOUND: Responses = {
+    404: _json(
+        ErrorBody,
+        "None of your live sessions has this id (another user's session is not found either)",
+        {"not_found": {"detail": "You have no live session with this id"}},
+    ),
+}
+
+WRONG_PASSWORD: Responses = {
+    400: _json(
+        ErrorBody,
+        "The current password is wrong; nothing was changed",
+        {
+            "wrong_password": {
+                "detail": "The current password is incorrect; nothing was changed",
+            }
+        },
+    ),
+    429: _json(
+        ErrorBody,
+        "Too many wrong passwords for this account (counted with failed logins)",
+        {
+            "throttled": {
+                "detail": "Too many failed logins for this account from this address; "
+                "retry in a while",
+            }
+        },
+        **_retry_after("Seconds until another try", 540),
+    ),
+    503: REGISTER_THROTTLED[503],
+}

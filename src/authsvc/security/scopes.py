@@ -8,10 +8,12 @@ from authsvc.errors import InvalidScope
 
 USER = "user"
 ADMIN = "admin"
+INTROSPECT = "introspect"
 
 SCOPES: dict[str, str] = {
     USER: "Read and manage your own account",
     ADMIN: "Manage all users",
+    INTROSPECT: "Ask whether other tokens are live (RFC 7662), for resource servers",
 }
 
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")

@@ -6,11 +6,13 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import jwt
 
 from authsvc.models import utcnow
+from authsvc.security.keys import KeySet, TokenKeys
 
 ACCESS_TOKEN_TYP = "at+jwt"
 REQUIRED_CLAIMS = ["iss", "aud", "sub", "client_id", "exp", "iat", "jti", "scope", "sid"]
@@ -22,19 +24,28 @@ class InvalidTokenError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
+    """What a verified access token says (the times as aware UTC datetimes)."""
+
     user_id: uuid.UUID
     session_id: uuid.UUID
     scopes: frozenset[str]
+    client_id: str
+    token_id: str  # jti
+    issued_at: datetime
+    expires_at: datetime
 
 
 class AccessTokenCodec:
-    """Signs and verifies access tokens with one configured algorithm and nothing else."""
+    """Signs and verifies access tokens with one configured algorithm and nothing else.
 
-    def __init__(
-        self, *, secret: str, algorithm: str, issuer: str, audience: str, lifetime: timedelta
-    ) -> None:
-        self._secret = secret
-        self._algorithm = algorithm
+    With a shared secret (HS*) that secret does both. With a key set (RS256, ES256,
+    EdDSA) the first key signs and names itself in the header's `kid`; a token verifies
+    only against the configured key its `kid` names.
+    """
+
+    def __init__(self, *, keys: TokenKeys, issuer: str, audience: str, lifetime: timedelta) -> None:
+        self._keys = keys
+        self._algorithm = keys.algorithm
         self.issuer = issuer
         self.audience = audience
         self.lifetime = lifetime
@@ -54,15 +65,44 @@ class AccessTokenCodec:
             "scope": " ".join(sorted(scopes)),
             "sid": str(session_id),
         }
+        if isinstance(self._keys, KeySet):
+            signing = self._keys.signing
+            return jwt.encode(
+                claims,
+                signing.private_key,
+                algorithm=self._algorithm,
+                headers={"typ": ACCESS_TOKEN_TYP, "kid": signing.kid},
+            )
         return jwt.encode(
-            claims, self._secret, algorithm=self._algorithm, headers={"typ": ACCESS_TOKEN_TYP}
+            claims,
+            self._keys.secret,
+            algorithm=self._algorithm,
+            headers={"typ": ACCESS_TOKEN_TYP},
         )
 
+    def _verification_key(self, token: str) -> Any:
+        """The key the token must verify against: the shared secret, or the key its `kid`
+        names. A `kid` is only a lookup hint: the algorithm stays the configured one."""
+        if not isinstance(self._keys, KeySet):
+            return self._keys.secret
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except jwt.PyJWTError as exc:
+            raise InvalidTokenError("The access token is invalid") from exc
+        key = self._keys.verifying.get(kid) if isinstance(kid, str) else None
+        if key is None:
+            raise InvalidTokenError(
+                "The access token is signed by an unknown key (no such kid in "
+                "/.well-known/jwks.json)"
+            )
+        return key
+
     def decode(self, token: str) -> AccessClaims:
+        key = self._verification_key(token)
         try:
             decoded = jwt.api_jwt.decode_complete(
                 token,
-                self._secret,
+                key,
                 algorithms=[self._algorithm],  # pinned: no "none", no algorithm confusion
                 audience=self.audience,
                 issuer=self.issuer,
@@ -81,9 +121,19 @@ class AccessTokenCodec:
                 user_id=uuid.UUID(payload["sub"]),
                 session_id=uuid.UUID(payload["sid"]),
                 scopes=frozenset(str(payload["scope"]).split()),
+                client_id=_string(payload["client_id"]),
+                token_id=_string(payload["jti"]),
+                issued_at=datetime.fromtimestamp(payload["iat"], UTC),
+                expires_at=datetime.fromtimestamp(payload["exp"], UTC),
             )
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, OverflowError, OSError) as exc:
             raise InvalidTokenError("The access token is invalid") from exc
+
+
+def _string(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
+    return value
 
 
 def new_refresh_token() -> str:

@@ -1,0 +1,32 @@
+"""Background upkeep while the app serves: deleting ended sessions so the tables stay small."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from authsvc.service import purge_ended_sessions
+
+logger = logging.getLogger("authsvc")
+
+
+async def purge_periodically(
+    sessionmaker: async_sessionmaker[AsyncSession], interval_seconds: float
+) -> None:
+    """Purge now and then every `interval_seconds`, until cancelled.
+
+    Every worker and replica runs this; the deletes are idempotent, and a random first
+    delay keeps them from all starting together. A failure (the database down, say) is
+    logged and retried next time: upkeep must never take the service down.
+    """
+    await asyncio.sleep(random.uniform(0, min(interval_seconds, 60)))  # noqa: S311
+    while True:
+        try:
+            async with sessionmaker() as db:
+                await purge_ended_sessions(db)
+        except Exception:
+            logger.warning("purging ended sessions failed; retrying later", exc_info=True)
+        await asyncio.sleep(interval_seconds)

@@ -1,0 +1,202 @@
+"""The account of the caller: PATCH /users/me and POST /users/me/password."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import PASSWORD, Api, bearer
+
+AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
+NEW_PASSWORD = "a brand new passphrase for today"
+
+
+async def patch_me(api: Api, token: str, body: Any) -> httpx.Response:
+    return await api.client.patch("/users/me", json=body, headers=bearer(token))
+
+
+async def change_password(
+    api: Api, token: str, current: str = PASSWORD, new: str = NEW_PASSWORD
+) -> httpx.Response:
+    return await api.client.post(
+        "/users/me/password",
+        json={"current_password": current, "new_password": new},
+        headers=bearer(token),
+    )
+
+
+# --- PATCH /users/me ------------------------------------------------------------
+
+
+async def test_patch_me_changes_the_full_name(api: Api) -> None:
+    token = (await api.signed_up())["access_token"]
+
+    response = await patch_me(api, token, {"full_name": "Alice Liddell"})
+
+    assert response.status_code == 200
+    assert response.json()["full_name"] == "Alice Liddell"
+    assert response.json()["email"] == "alice@example.com"
+    assert (await api.me(token)).json()["full_name"] == "Alice Liddell"
+
+
+async def test_patch_me_with_null_clears_the_name_and_with_nothing_keeps_it(api: Api) -> None:
+    await api.register("alice@example.com", full_name="Alice")
+    token = (await api.login("alice@example.com")).json()["access_token"]
+
+    unchanged = await patch_me(api, token, {})
+    cleared = await patch_me(api, token, {"full_name": None})
+
+    assert unchanged.json()["full_name"] == "Alice"
+    assert cleared.json()["full_name"] is None
+    assert (await api.me(token)).json()["full_name"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "loc"),
+    [
+        ({"email": "mallory@example.com"}, ["body", "email"]),
+        ({"scopes": ["admin"]}, ["body", "scopes"]),
+        ({"full_name": "x" * 201}, ["body", "full_name"]),
+        ({"full_name": "Alice\nLiddell"}, ["body", "full_name"]),
+        ({"full_name": 42}, ["body", "full_name"]),
+        (["full_name"], ["body"]),
+    ],
+)
+async def test_patch_me_refuses_what_it_cannot_change_and_changes_nothing(
+    api: Api, body: Any, loc: list[str]
+) -> None:
+    token = (await api.signed_up())["access_token"]
+
+    response = await patch_me(api, token, body)
+
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == loc
+    me = (await api.me(token)).json()
+    assert (me["email"], me["scopes"], me["full_name"]) == ("alice@example.com", ["user"], None)
+
+
+async def test_patch_me_needs_an_access_token(api: Api) -> None:
+    response = await api.client.patch("/users/me", json={"full_name": "Nobody"})
+
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+# --- POST /users/me/password ----------------------------------------------------
+
+
+async def test_password_change_ends_the_other_sessions_and_keeps_this_one(api: Api) -> None:
+    this_device = await api.signed_up()
+    other_devices = [(await api.login("alice@example.com")).json() for _ in range(2)]
+
+    response = await change_password(api, this_device["access_token"])
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert (await api.me(this_device["access_token"])).status_code == 200
+    assert (await api.refresh(this_device["refresh_token"])).status_code == 200
+    for tokens in other_devices:
+        assert (await api.me(tokens["access_token"])).status_code == 401
+        assert (await api.refresh(tokens["refresh_token"])).json()["error"] == "invalid_grant"
+
+
+async def test_after_a_password_change_only_the_new_password_logs_in(api: Api) -> None:
+    tokens = await api.signed_up()
+
+    await change_password(api, tokens["access_token"])
+
+    old = await api.login("alice@example.com", PASSWORD)
+    assert old.status_code == 400
+    assert old.json()["error"] == "invalid_grant"
+    assert (await api.login("alice@example.com", NEW_PASSWORD)).status_code == 200
+
+
+async def test_wrong_current_password_is_400_and_changes_nothing(api: Api) -> None:
+    tokens = await api.signed_up()
+    other = (await api.login("alice@example.com")).json()
+
+    response = await change_password(api, tokens["access_token"], current="not my password")
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": "The current password is incorrect; nothing was changed"}
+    assert (await api.login("alice@example.com", PASSWORD)).status_code == 200
+    assert (await api.login("alice@example.com", NEW_PASSWORD)).status_code == 400
+    assert (await api.me(other["access_token"])).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("new_password", "says"),
+    [
+        ("password123", "common"),
+        ("alice-in-wonderland", "email"),
+        ("Xy7!q", "at least 8"),
+    ],
+)
+async def test_new_password_follows_the_registration_rules(
+    api: Api, new_password: str, says: str
+) -> None:
+    tokens = await api.signed_up()
+
+    response = await change_password(api, tokens["access_token"], new=new_password)
+
+    assert response.status_code == 422
+    error = response.json()["detail"][0]
+    assert error["loc"] == ["body", "new_password"]
+    assert says in error["msg"]
+    assert new_password not in response.text  # never echoed
+    assert (await api.login("alice@example.com", PASSWORD)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"new_password": NEW_PASSWORD},
+        {"current_password": PASSWORD},
+        {"current_password": "", "new_password": NEW_PASSWORD},
+        {"current_password": PASSWORD, "new_password": NEW_PASSWORD, "email": "x@example.com"},
+    ],
+)
+async def test_password_change_with_a_malformed_body_is_422(api: Api, body: dict[str, str]) -> None:
+    tokens = await api.signed_up()
+
+    response = await api.client.post(
+        "/users/me/password", json=body, headers=bearer(tokens["access_token"])
+    )
+
+    assert response.status_code == 422
+    assert PASSWORD not in response.text
+    assert (await api.login("alice@example.com", PASSWORD)).status_code == 200
+
+
+async def test_wrong_current_passwords_are_throttled_like_failed_logins(
+    app_with: AppWith,
+) -> None:
+    async with app_with(login_limit_account_ip="3/15 minutes") as (_app, api):
+        tokens = await api.signed_up()
+        for _ in range(3):
+            wrong = await change_password(api, tokens["access_token"], current="guess")
+            assert wrong.status_code == 400
+
+        throttled = await change_password(api, tokens["access_token"])
+
+        assert throttled.status_code == 429
+        assert int(throttled.headers["retry-after"]) > 0
+        assert "Too many" in throttled.json()["detail"]
+        assert (await api.login("alice@example.com", NEW_PASSWORD)).status_code in (400, 429)
+
+
+async def test_a_password_change_needs_an_access_token(api: Api) -> None:
+    await api.register("alice@example.com")
+
+    missing = await api.client.post(
+        "/users/me/password", json={"current_password": PASSWORD, "new_password": NEW_PASSWORD}
+    )
+
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert (await api.login("alice@example.com", PASSWORD)).status_code == 200
