@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
@@ -200,3 +201,28 @@ async def test_a_password_change_needs_an_access_token(api: Api) -> None:
     assert missing.status_code == 401
     assert missing.headers["www-authenticate"] == "Bearer"
     assert (await api.login("alice@example.com", PASSWORD)).status_code == 200
+
+
+async def test_a_login_with_the_old_password_racing_a_password_change_never_survives_it(
+    app_with: AppWith,
+) -> None:
+    """The thief's login checks the old password while the owner changes it; whichever
+    commits first, the thief ends up without a live session."""
+    async with app_with(bcrypt_rounds=12) as (_app, slow_hash_api):
+        owner = await slow_hash_api.signed_up()  # a cost-12 hash: checking it takes a while
+    async with app_with(bcrypt_rounds=4) as (_app, api):
+
+        async def thief() -> httpx.Response:
+            await asyncio.sleep(0.1)  # starts while the change is checking the old password
+            return await api.login("alice@example.com", PASSWORD)
+
+        change, stolen = await asyncio.gather(change_password(api, owner["access_token"]), thief())
+
+        assert change.status_code == 204
+        if stolen.status_code == 200:  # committed first: the change must have ended it
+            assert (await api.me(stolen.json()["access_token"])).status_code == 401
+            refresh = await api.refresh(stolen.json()["refresh_token"])
+            assert refresh.json()["error"] == "invalid_grant"
+        else:
+            assert stolen.json()["error"] == "invalid_grant"
+        assert (await api.me(owner["access_token"])).status_code == 200

@@ -295,7 +295,7 @@ def test_unusable_key_sources_get_clear_errors(pems: dict[str, list[str]], tmp_p
     garbled = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
     assert "not a readable PEM private key" in _key_error(garbled, "EdDSA")
     missing = tmp_path / "nope.pem"
-    assert "neither PEM text nor an existing file or directory" in _key_error(str(missing), "EdDSA")
+    assert "nor the path of an existing file or directory" in _key_error(str(missing), "EdDSA")
     empty = tmp_path / "empty"
     empty.mkdir()
     assert f"the directory {empty} holds no *.pem files" in _key_error(str(empty), "EdDSA")
@@ -405,6 +405,25 @@ def test_serve_with_a_bad_key_file_exits_with_one_line(
         "needs an Ed25519 key"
     ]
     assert not (tmp_path / "x.db").exists()  # refused before migrating anything
+
+
+@pytest.mark.parametrize("algorithm", ["EdDSA", "RS256"])
+def test_a_key_in_the_wrong_encoding_is_never_echoed(
+    pems: dict[str, list[str]], tmp_path: Path, algorithm: str
+) -> None:
+    encoded = base64.b64encode(pems[algorithm][0].encode()).decode()  # not PEM: base64 of it
+    env = authsvc_env(
+        f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        AUTHSVC_JWT_ALGORITHM=algorithm,
+        AUTHSVC_JWT_PRIVATE_KEYS=encoded,
+    )
+
+    result = run_cli("serve", "--port", "1", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert "neither PEM text" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert encoded[:40] not in result.stderr + result.stdout
 
 
 def test_production_needs_keys_for_an_asymmetric_algorithm(

@@ -56,6 +56,25 @@ class UserRepository:
             raise EmailTaken(email) from exc
         return user
 
+    async def confirm_login(
+        self, user_id: uuid.UUID, *, verified_hash: str, new_hash: str | None
+    ) -> bool:
+        """Whether the account is active and `verified_hash` still its hash; if so, replace
+        it with `new_hash` when given. One conditional UPDATE: it locks the user's row, so
+        a concurrent password change is ordered before or after this login, never beside."""
+        result = await self.db.execute(
+            update(User)
+            .where(
+                User.id == user_id,
+                User.hashed_password == verified_hash,
+                User.is_active.is_(True),
+            )
+            # Without a new hash, the no-op assignment still takes the row lock.
+            .values(hashed_password=new_hash if new_hash is not None else User.hashed_password)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
     async def replace_password_hash(self, user_id: uuid.UUID, old: str, new: str) -> bool:
         """Set the hash only if it is still `old`; False if it changed meanwhile."""
         result = await self.db.execute(

@@ -234,9 +234,22 @@ class AuthService:
         refresh_token = new_refresh_token()
         refresh_expires = now + self._refresh_lifetime
         async with self.db.begin():
-            if new_hash is not None:  # an outdated hash: replace it while we know the password
-                # Only if unchanged: a password change committed meanwhile must win.
-                await self.users.replace_password_hash(user.id, user.hashed_password, new_hash)
+            # The password was checked against a hash read before hashing (which takes a
+            # while): the login only counts if that is still the password of an active
+            # account. A password change committed meanwhile must win, and a login that
+            # commits first is ordered before it (row lock), so the change ends its session.
+            # An outdated hash is replaced in the same statement, while we know the password.
+            if not await self.users.confirm_login(
+                user.id, verified_hash=user.hashed_password, new_hash=new_hash
+            ):
+                self._audit(
+                    "login failed",
+                    "login_failed",
+                    user_id=user.id,
+                    client=client,
+                    reason="password changed or account disabled meanwhile",
+                )
+                raise InvalidGrant(BAD_CREDENTIALS)
             session = await self.sessions.create(
                 user_id=user.id,
                 scope=scope_rules.format_scope(granted),

@@ -33,6 +33,7 @@ PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed
 MIN_RSA_BITS = 2048
 GENERATED_RSA_BITS = 3072  # new keys get a margin over the minimum
 KEY_SETTING = "AUTHSVC_JWT_PRIVATE_KEYS"
+MAX_PATH_LENGTH = 1024
 
 logger = logging.getLogger("authsvc")
 
@@ -149,19 +150,29 @@ def load_keys(value: str, algorithm: str) -> tuple[SigningKey, ...]:
         if "\n" not in value and "\\n" in value:  # PEM squeezed onto one line, as in .env files
             value = value.replace("\\n", "\n")
         return parse_pem_keys(value, algorithm, source=KEY_SETTING)
-    path = Path(value.strip()).expanduser()
-    if path.is_dir():
+    # The value may be a key in another encoding (base64 of a PEM, say): it is never
+    # echoed, and only something shaped like a path is looked up as one.
+    not_a_key = (
+        f"{KEY_SETTING}: the value ({len(value)} characters) is neither PEM text "
+        "('-----BEGIN PRIVATE KEY-----') nor the path of an existing file or directory"
+    )
+    candidate = value.strip()
+    if not candidate or "\n" in candidate or len(candidate) > MAX_PATH_LENGTH:
+        raise KeyConfigError(not_a_key)
+    path = Path(candidate).expanduser()
+    try:
+        is_dir, is_file = path.is_dir(), path.is_file()
+    except (OSError, ValueError):  # a name too long, or with NUL: not a path
+        raise KeyConfigError(not_a_key) from None
+    if is_dir:
         files = sorted(p for p in path.glob("*.pem") if p.is_file())
         if not files:
             raise KeyConfigError(f"{KEY_SETTING}: the directory {path} holds no *.pem files")
         keys = [key for file in files for key in _read_pem_file(file, algorithm)]
-    elif path.is_file():
+    elif is_file:
         keys = list(_read_pem_file(path, algorithm))
     else:
-        raise KeyConfigError(
-            f"{KEY_SETTING}: {value.strip()!r} is neither PEM text nor an existing file "
-            "or directory"
-        )
+        raise KeyConfigError(not_a_key)
     _reject_duplicates(keys)
     return tuple(keys)
 
