@@ -254,10 +254,12 @@ def api(client: httpx.AsyncClient) -> Api:
     return Api(client)
 
 
+# `async with app_with(**settings) as (app, api)`: an app on the test's database.
+AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
+
+
 @pytest.fixture
-def app_with(
-    database_url: str,
-) -> Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]:
+def app_with(database_url: str) -> AppWith:
     """An app on the same database with some settings changed: `async with app_with(x=1)`."""
 
     @asynccontextmanager

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator
 
 import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from tests.conftest import PASSWORD, Api, make_settings
+from tests.conftest import PASSWORD, Api, AppWith, make_settings
 
-AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
 MIB = 1024 * 1024
 
 

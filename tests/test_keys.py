@@ -11,7 +11,6 @@ import os
 import shutil
 import stat
 from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,7 +19,6 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from fastapi import FastAPI
 from pydantic import ValidationError
 
 from authsvc.security.keys import (
@@ -31,6 +29,7 @@ from authsvc.security.keys import (
 )
 from tests.conftest import (
     Api,
+    AppWith,
     IsolatedSettings,
     authsvc_env,
     http_client,
@@ -40,7 +39,6 @@ from tests.conftest import (
 from tests.test_cli import run_cli
 
 T = TypeVar("T")
-AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
 ALGORITHMS = ["RS256", "ES256", "EdDSA"]
 PRIVATE_MEMBERS = {"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 KTY = {"RS256": "RSA", "ES256": "EC", "EdDSA": "OKP"}

@@ -7,15 +7,10 @@ ms a hash) so that a flood of logins fills the queue for certain.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-
-from fastapi import FastAPI
 
 from authsvc.security.passwords import PasswordHasher
-from tests.conftest import PASSWORD, Api
+from tests.conftest import PASSWORD, AppWith
 
-AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
 FLOOD = 8
 
 

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 import httpx
-from fastapi import FastAPI
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Receive, Scope, Send
 
 from authsvc.middleware import RequestContextMiddleware
-from tests.conftest import PASSWORD, TEST_SECRET, Api, authsvc_env, serve_process
-
-AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
+from tests.conftest import PASSWORD, TEST_SECRET, Api, AppWith, authsvc_env, serve_process
 
 
 async def test_request_id_is_echoed_or_generated(api: Api) -> None:

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 
 from fastapi import FastAPI
 
-from tests.conftest import Api, execute
-
-AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
+from tests.conftest import Api, AppWith, execute
 
 
 async def test_refresh_returns_a_new_pair_and_keeps_the_session(api: Api) -> None:

@@ -6,17 +6,14 @@ import asyncio
 import shutil
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from tests.conftest import Api, http_client, make_settings, running_app, truncate_postgres
-
-AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
+from tests.conftest import Api, AppWith, http_client, make_settings, running_app, truncate_postgres
 
 
 class TcpProxy:

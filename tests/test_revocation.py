@@ -212,6 +212,15 @@ async def test_revoke_by_another_client_is_unauthorized_client_and_keeps_the_ses
     assert (await api.refresh(tokens["refresh_token"])).status_code == 200
 
 
+async def test_revoke_by_another_client_of_an_ended_session_is_an_empty_200(api: Api) -> None:
+    tokens = await api.signed_up(client_id="app-a")
+    await api.logout(tokens["access_token"])
+
+    response = await api.revoke(tokens["refresh_token"], client_id="app-b")
+
+    assert_empty_200(response)  # a dead token: nothing to refuse, nothing to confirm
+
+
 @pytest.mark.parametrize("kind", ["refresh_token", "access_token"])
 async def test_revoke_by_the_issuing_client_ends_the_session(api: Api, kind: str) -> None:
     tokens = await api.signed_up(client_id="app-a")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,10 +14,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from authsvc.service import purge_ended_sessions
-from tests.conftest import PASSWORD, Api, authsvc_env, bearer, execute
+from tests.conftest import PASSWORD, Api, AppWith, authsvc_env, bearer, execute
 from tests.test_cli import run_cli
 
-AppWith = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, Api]]]
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
 
 
@@ -270,6 +267,21 @@ async def test_purge_deletes_ended_and_expired_sessions_and_keeps_live_ones(
     assert (await api.refresh(rotated["refresh_token"])).status_code == 200
 
 
+async def test_purge_keeps_ended_sessions_for_the_retention_period(app: FastAPI, api: Api) -> None:
+    """A recently ended session's address still counts as one the account logs in from,
+    which keeps the owner's usual address exempt from the per-account login limit."""
+    for tokens in [await api.signed_up(), (await api.login("alice@example.com")).json()]:
+        await api.logout(tokens["access_token"])
+    await execute(app, "UPDATE sessions SET revoked_at = :t", t=PAST)  # ended long ago
+    await api.logout((await api.login("alice@example.com")).json()["access_token"])
+
+    async with app.state.runtime.sessionmaker() as db:
+        deleted = await purge_ended_sessions(db, retention=timedelta(days=30))
+
+    assert deleted == (2, 0)  # the two aged ones; the one ended just now is kept
+    assert await count(app, "sessions") == 1
+
+
 async def test_purge_deletes_expired_refresh_tokens_of_live_sessions(
     app: FastAPI, api: Api
 ) -> None:
@@ -286,7 +298,10 @@ async def test_purge_deletes_expired_refresh_tokens_of_live_sessions(
 
 
 async def test_the_app_purges_ended_sessions_periodically(app_with: AppWith) -> None:
-    async with app_with(session_purge_interval_seconds=1) as (app, api):
+    async with app_with(session_purge_interval_seconds=1, ended_session_retention_days=0) as (
+        app,
+        api,
+    ):
         tokens = await api.signed_up()
         await api.logout(tokens["access_token"])
 
@@ -305,7 +320,8 @@ async def test_purge_sessions_command_deletes_ended_sessions(
     await api.logout(tokens["access_token"])
     await api.signed_up("bob@example.com")
 
-    result = await asyncio.to_thread(run_cli, "purge-sessions", env=authsvc_env(database_url))
+    env = authsvc_env(database_url, AUTHSVC_ENDED_SESSION_RETENTION_DAYS="0")
+    result = await asyncio.to_thread(run_cli, "purge-sessions", env=env)
 
     assert result.returncode == 0, result.stderr
     assert "deleted 1 ended sessions and 0 expired refresh tokens" in result.stdout

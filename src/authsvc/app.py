@@ -9,6 +9,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -27,6 +28,7 @@ from authsvc.config import Settings
 from authsvc.errors import (
     EmailTaken,
     OAuth2Error,
+    PasswordChangedMeanwhile,
     SessionNotFound,
     Throttled,
     TryAgainLater,
@@ -61,7 +63,11 @@ def create_app(settings: Settings) -> FastAPI:
         purge = None
         if settings.session_purge_interval_seconds:
             purge = asyncio.create_task(
-                purge_periodically(runtime.sessionmaker, settings.session_purge_interval_seconds)
+                purge_periodically(
+                    runtime.sessionmaker,
+                    interval_seconds=settings.session_purge_interval_seconds,
+                    retention=timedelta(days=settings.ended_session_retention_days),
+                )
             )
         try:
             yield
@@ -161,6 +167,18 @@ def _add_exception_handlers(app: FastAPI) -> None:
         return JSONResponse(
             {"detail": "The current password is incorrect; nothing was changed"},
             status_code=400,
+        )
+
+    @app.exception_handler(PasswordChangedMeanwhile)
+    async def password_changed_meanwhile(
+        _request: Request, _exc: PasswordChangedMeanwhile
+    ) -> JSONResponse:
+        return JSONResponse(
+            {
+                "detail": "The password was changed by another request at the same time; "
+                "nothing was changed by this one: retry with the password now in force"
+            },
+            status_code=409,
         )
 
     @app.exception_handler(SessionNotFound)

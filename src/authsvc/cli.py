@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from types import FrameType
 
 from pydantic import ValidationError
@@ -97,7 +98,8 @@ def _parser() -> argparse.ArgumentParser:
 
     purge = commands.add_parser(
         "purge-sessions",
-        help="delete ended and expired sessions (serve also does this every hour)",
+        help="delete sessions ended more than AUTHSVC_ENDED_SESSION_RETENTION_DAYS ago "
+        "(serve also does this, every AUTHSVC_SESSION_PURGE_INTERVAL_SECONDS)",
     )
     purge.set_defaults(handler=_purge_sessions)
 
@@ -261,7 +263,8 @@ def _purge_sessions(_args: argparse.Namespace, settings: Settings) -> int:
         engine = create_engine(settings)
         try:
             async with create_sessionmaker(engine)() as db:
-                return await purge_ended_sessions(db)
+                retention = timedelta(days=settings.ended_session_retention_days)
+                return await purge_ended_sessions(db, retention=retention)
         finally:
             await engine.dispose()
 

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # How often each process deletes ended and expired sessions; 0 turns it off (then run
     # `authsvc purge-sessions` from cron).
     session_purge_interval_seconds: int = Field(default=3600, ge=0)
+    # How long an ended or expired session is kept before the purge deletes it. While kept,
+    # its client address still counts as one the account logs in from (see throttle.py).
+    ended_session_retention_days: int = Field(default=30, ge=0)
 
     bcrypt_rounds: int = Field(default=12, ge=4, le=31)
     # Concurrent password hashes; bcrypt is CPU-bound, so more than the core count only queues.

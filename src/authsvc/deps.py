@@ -8,7 +8,7 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, HTTPException, Request, Security, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.client_ip import client_ip
@@ -140,7 +140,11 @@ def oauth_form(model: type[FormModel]) -> Callable[[Request], Awaitable[FormMode
             if not isinstance(value, str):
                 raise InvalidRequest(f"Parameter {key!r} must be text, not a file")
             values[key] = value
-        return model(**{key: value for key, value in values.items() if value})
+        try:
+            return model(**{key: value for key, value in values.items() if value})
+        except ValidationError as exc:  # only a required parameter can be wrong here
+            missing = ", ".join(str(error["loc"][0]) for error in exc.errors())
+            raise InvalidRequest(f"Missing parameter: {missing}") from None
 
     return parse
 
@@ -151,8 +155,6 @@ TokenForm = Annotated[TokenRequest, Depends(oauth_form(TokenRequest))]
 async def token_parameter(
     form: Annotated[TokenParameter, Depends(oauth_form(TokenParameter))],
 ) -> TokenParameter:
-    if form.token is None:
-        raise InvalidRequest("Missing parameter: token")
     if form.client_id is not None and not valid_client_id(form.client_id):
         raise InvalidRequest(CLIENT_ID_RULE)
     return form

@@ -89,5 +89,9 @@ class WrongPassword(Exception):
     """The current password given to confirm a change is not the account's."""
 
 
+class PasswordChangedMeanwhile(Exception):
+    """Another request replaced the password hash between checking and changing it."""
+
+
 class SessionNotFound(Exception):
     """No live session with that id belongs to the caller (another user's looks the same)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -14,7 +15,10 @@ logger = logging.getLogger("authsvc")
 
 
 async def purge_periodically(
-    sessionmaker: async_sessionmaker[AsyncSession], interval_seconds: float
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    interval_seconds: float,
+    retention: timedelta,
 ) -> None:
     """Purge now and then every `interval_seconds`, until cancelled.
 
@@ -26,7 +30,7 @@ async def purge_periodically(
     while True:
         try:
             async with sessionmaker() as db:
-                await purge_ended_sessions(db)
+                await purge_ended_sessions(db, retention=retention)
         except Exception:
             logger.warning("purging ended sessions failed; retrying later", exc_info=True)
         await asyncio.sleep(interval_seconds)

@@ -86,6 +86,7 @@ class Session(Base):
     __table_args__ = (
         Index("ix_sessions_user_id", "user_id"),
         Index("ix_sessions_expires_at", "expires_at"),  # the periodic purge
+        Index("ix_sessions_revoked_at", "revoked_at"),  # the periodic purge
     )
 
 

@@ -266,31 +266,35 @@ class SessionRepository:
         result = await self.db.execute(update(Session).where(*conditions).values(revoked_at=now))
         return int(getattr(result, "rowcount", 0))
 
-    async def purge(self, *, now: datetime, batch_size: int = 1000) -> tuple[int, int]:
-        """Delete one batch of ended sessions (their refresh tokens go with them) and of
-        expired refresh tokens; (sessions, refresh tokens) deleted. Batches keep each
-        transaction, and the locks it holds, short.
+    async def purge(
+        self, *, now: datetime, ended_before: datetime, batch_size: int = 1000
+    ) -> tuple[int, int]:
+        """Delete one batch of sessions that ended (revoked or expired) before
+        `ended_before`, their refresh tokens going with them, and of expired refresh
+        tokens; (sessions, refresh tokens) deleted. Batches keep each transaction, and the
+        locks it holds, short; each condition has its own index.
 
         An expired refresh token can no longer be used, so forgetting it loses nothing;
         a spent but unexpired one is kept, since its reuse is what reveals a theft.
         """
-        ended = (
-            select(Session.id)
-            .where(or_(Session.revoked_at.is_not(None), Session.expires_at <= now))
-            .limit(batch_size)
-        )
-        sessions = await self.db.execute(
-            delete(Session)
-            .where(Session.id.in_(ended.scalar_subquery()))
-            .execution_options(synchronize_session=False)
-        )
+        sessions = 0
+        for ended in (Session.revoked_at < ended_before, Session.expires_at < ended_before):
+            batch = select(Session.id).where(ended).limit(batch_size - sessions)
+            result = await self.db.execute(
+                delete(Session)
+                .where(Session.id.in_(batch.scalar_subquery()))
+                .execution_options(synchronize_session=False)
+            )
+            sessions += int(getattr(result, "rowcount", 0))
+            if sessions >= batch_size:
+                break
         expired = select(RefreshToken.id).where(RefreshToken.expires_at <= now).limit(batch_size)
         tokens = await self.db.execute(
             delete(RefreshToken)
             .where(RefreshToken.id.in_(expired.scalar_subquery()))
             .execution_options(synchronize_session=False)
         )
-        return int(getattr(sessions, "rowcount", 0)), int(getattr(tokens, "rowcount", 0))
+        return sessions, int(getattr(tokens, "rowcount", 0))
 
     async def extend(self, session_id: uuid.UUID, *, now: datetime, expires_at: datetime) -> None:
         await self.db.execute(

@@ -76,7 +76,7 @@ class PasswordChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     current_password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
-    new_password: Password  # the policy needs the account's email: checked by the service
+    new_password: Password  # the policy needs the account's email: see deps.valid_password_change
 
 
 class UserOut(BaseModel):
@@ -120,7 +120,7 @@ class TokenRequest(BaseModel):
 class TokenParameter(BaseModel):
     """The form of the revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) endpoints."""
 
-    token: str | None = Field(default=None, description="The access or refresh token.")
+    token: str = Field(description="The access or refresh token.")
     token_type_hint: str | None = Field(
         default=None,
         description="`access_token` or `refresh_token`: which to look for first. Optional; "

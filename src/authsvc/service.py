@@ -20,6 +20,7 @@ from authsvc.errors import (
     InvalidGrant,
     InvalidRequest,
     Overloaded,
+    PasswordChangedMeanwhile,
     SessionNotFound,
     SlowDown,
     TemporarilyUnavailable,
@@ -31,7 +32,7 @@ from authsvc.errors import (
 from authsvc.metrics import Metrics
 from authsvc.models import Session, User, utcnow
 from authsvc.repository import SessionRepository, UserRepository
-from authsvc.schemas import TokenRequest
+from authsvc.schemas import TokenRequest, UserUpdate
 from authsvc.security import scopes as scope_rules
 from authsvc.security.passwords import PasswordHasher
 from authsvc.security.tokens import (
@@ -340,7 +341,7 @@ class AuthService:
         async with self.db.begin():
             known = await self.sessions.find_refresh_token(token_hash)
             if known is None or known.spent_at is None:
-                return  # unknown, expired or of an ended session: nothing to revoke
+                return  # unknown (or purged), or unspent: no reuse
             if not await self.sessions.revoke(known.session_id, now=now):
                 return  # ended already (by an earlier reuse, say): one event per session
         self._audit(
@@ -410,9 +411,11 @@ class AuthService:
 
     # --- account --------------------------------------------------------------
 
-    async def update_profile(self, user: User, *, full_name: str | None) -> User:
-        async with self.db.begin():
-            await self.users.set_full_name(user, full_name)
+    async def update_profile(self, user: User, changes: UserUpdate) -> User:
+        """Apply the fields the client sent (a field left out stays as it is)."""
+        if "full_name" in changes.model_fields_set:
+            async with self.db.begin():
+                await self.users.set_full_name(user, changes.full_name)
         return user
 
     async def change_password(
@@ -448,7 +451,7 @@ class AuthService:
         async with self.db.begin():
             # Conditional on the hash just checked: of two concurrent changes, one wins.
             if not await self.users.replace_password_hash(user.id, user.hashed_password, new_hash):
-                raise WrongPassword
+                raise PasswordChangedMeanwhile
             ended = await self.sessions.revoke_all(user.id, now=utcnow(), keep=principal.session_id)
         if self.throttle is not None:
             await self.throttle.login_succeeded(user.email, client.ip)
@@ -474,10 +477,15 @@ class AuthService:
         if found is None:
             return
         session_id, issued_to, token_type = found
-        if client_id is not None and client_id != issued_to:
-            raise UnauthorizedClient("The token was issued to another client")
+        now = utcnow()
         async with self.db.begin():
-            ended = await self.sessions.revoke(session_id, now=utcnow())
+            if client_id is not None and client_id != issued_to:
+                # RFC 7009 §2.1: a client may not revoke another's token. An ended session
+                # has nothing left to protect: that gets the same 200 as any dead token.
+                if await self.sessions.get_live(session_id, now=now) is None:
+                    return
+                raise UnauthorizedClient("The token was issued to another client")
+            ended = await self.sessions.revoke(session_id, now=now)
         if ended:
             self._audit(
                 "token revoked: session ended",
@@ -635,14 +643,20 @@ class AuthService:
         )
 
 
-async def purge_ended_sessions(db: AsyncSession) -> tuple[int, int]:
-    """Delete ended and expired sessions and expired refresh tokens, in batches;
-    (sessions, refresh tokens) deleted. Safe to run on every replica at once."""
+async def purge_ended_sessions(
+    db: AsyncSession, *, retention: timedelta = timedelta(0)
+) -> tuple[int, int]:
+    """Delete sessions that ended (logged out, revoked or expired) more than `retention`
+    ago, and expired refresh tokens, in batches; (sessions, refresh tokens) deleted. Safe
+    to run on every replica at once."""
     repository = SessionRepository(db)
     sessions = tokens = 0
     while True:
+        now = utcnow()
         async with db.begin():
-            batch = await repository.purge(now=utcnow(), batch_size=PURGE_BATCH_SIZE)
+            batch = await repository.purge(
+                now=now, ended_before=now - retention, batch_size=PURGE_BATCH_SIZE
+            )
         sessions, tokens = sessions + batch[0], tokens + batch[1]
         if max(batch) < PURGE_BATCH_SIZE:
             break

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Response, status
 from authsvc.api.responses import (
     BEARER_ERRORS,
     BODY_TOO_LARGE,
+    DATABASE_UNAVAILABLE,
     EMAIL_TAKEN,
     REGISTER_THROTTLED,
     TOKEN_ERRORS,
@@ -80,7 +81,7 @@ async def token(form: TokenForm, client: Client, auth: AuthServiceDep) -> TokenR
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=BEARER_ERRORS,
+    responses={**BEARER_ERRORS, **DATABASE_UNAVAILABLE},
     summary="End this session, or every session of the account",
     description="Ends the session of the access token (its refresh token and access tokens "
     "stop working at once); with `all=true`, every session of the account.",
@@ -102,6 +103,7 @@ async def logout(
         200: {"description": "Revoked, or nothing to revoke (RFC 7009 §2.2)", "content": {}},
         **TOKEN_PARAMETER_ERRORS,
         **BODY_TOO_LARGE,
+        **DATABASE_UNAVAILABLE,
     },
     summary="Revoke a token (RFC 7009)",
     description="A refresh or access token ends its whole session. Unknown, expired, "
@@ -110,7 +112,6 @@ async def logout(
     openapi_extra=_form_body(TokenParameter),
 )
 async def revoke(form: TokenParameterForm, auth: AuthServiceDep) -> Response:
-    assert form.token is not None  # TokenParameterForm requires it
     await auth.revoke_token(form.token, client_id=form.client_id)
     return Response(status_code=status.HTTP_200_OK)
 
@@ -119,7 +120,12 @@ async def revoke(form: TokenParameterForm, auth: AuthServiceDep) -> Response:
     "/introspect",
     response_model=IntrospectionResponse,
     response_model_exclude_none=True,
-    responses={**TOKEN_PARAMETER_ERRORS, **BEARER_ERRORS, **BODY_TOO_LARGE},
+    responses={
+        **TOKEN_PARAMETER_ERRORS,
+        **BEARER_ERRORS,
+        **BODY_TOO_LARGE,
+        **DATABASE_UNAVAILABLE,
+    },
     summary="Is this token live? (RFC 7662)",
     description="For resource servers that must know at once that a token was revoked. "
     "The caller needs a bearer token with the `introspect` scope. A live access or refresh "
@@ -131,7 +137,6 @@ async def introspect(
     form: TokenParameterForm,  # what is wrong with its form
     auth: AuthServiceDep,
 ) -> IntrospectionResponse:
-    assert form.token is not None  # TokenParameterForm requires it
     info = await auth.introspect(form.token)
     if info is None:
         return IntrospectionResponse(active=False)

@@ -183,7 +183,16 @@ SESSION_NOT_FOUND: Responses = {
     ),
 }
 
-WRONG_PASSWORD: Responses = {
+DATABASE_UNAVAILABLE: Responses = {
+    503: _json(
+        ErrorBody,
+        "The database is unavailable",
+        {"database": {"detail": "The database is unavailable; retry shortly"}},
+        **_retry_after("Seconds to wait before retrying", 5),
+    ),
+}
+
+PASSWORD_CHANGE_ERRORS: Responses = {
     400: _json(
         ErrorBody,
         "The current password is wrong; nothing was changed",
@@ -204,5 +213,16 @@ WRONG_PASSWORD: Responses = {
         },
         **_retry_after("Seconds until another try", 540),
     ),
+    409: _json(
+        ErrorBody,
+        "Another request changed the password at the same moment; nothing was changed",
+        {
+            "changed_meanwhile": {
+                "detail": "The password was changed by another request at the same time; "
+                "nothing was changed by this one: retry with the password now in force",
+            }
+        },
+    ),
+    **BODY_TOO_LARGE,
     503: REGISTER_THROTTLED[503],
 }

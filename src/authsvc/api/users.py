@@ -4,7 +4,13 @@ import uuid
 
 from fastapi import APIRouter, status
 
-from authsvc.api.responses import BEARER_ERRORS, SESSION_NOT_FOUND, WRONG_PASSWORD
+from authsvc.api.responses import (
+    BEARER_ERRORS,
+    BODY_TOO_LARGE,
+    DATABASE_UNAVAILABLE,
+    PASSWORD_CHANGE_ERRORS,
+    SESSION_NOT_FOUND,
+)
 from authsvc.deps import (
     AuthServiceDep,
     Caller,
@@ -15,7 +21,9 @@ from authsvc.deps import (
 from authsvc.models import User
 from authsvc.schemas import SessionOut, UserOut, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"], responses=BEARER_ERRORS)
+router = APIRouter(
+    prefix="/users", tags=["users"], responses={**BEARER_ERRORS, **DATABASE_UNAVAILABLE}
+)
 
 
 @router.get("/me", response_model=UserOut, summary="The account behind the access token")
@@ -23,17 +31,15 @@ async def read_me(user: CurrentUser) -> User:
     return user
 
 
-@router.patch("/me", response_model=UserOut, summary="Change your name")
+@router.patch("/me", response_model=UserOut, responses=BODY_TOO_LARGE, summary="Change your name")
 async def update_me(body: UserUpdate, user: CurrentUser, auth: AuthServiceDep) -> User:
-    if "full_name" not in body.model_fields_set:
-        return user
-    return await auth.update_profile(user, full_name=body.full_name)
+    return await auth.update_profile(user, body)
 
 
 @router.post(
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=WRONG_PASSWORD,
+    responses=PASSWORD_CHANGE_ERRORS,
     summary="Change your password; signs out every other session",
     description="Needs the current password. The new one follows the registration rules "
     "(a 422 says which it breaks). Every other session ends; this one stays.",

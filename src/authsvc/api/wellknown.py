@@ -112,6 +112,12 @@ async def metadata(runtime: RuntimeDep, response: Response) -> AuthorizationServ
     return _metadata(runtime)
 
 
+def _metadata_location(runtime: Runtime) -> str:
+    """RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path."""
+    path = urlsplit(runtime.settings.issuer).path.strip("/")
+    return f"{METADATA_PATH}/{path}" if path else METADATA_PATH
+
+
 @router.get(
     METADATA_PATH + "/{issuer_path:path}",
     response_model=AuthorizationServerMetadata,
@@ -125,6 +131,8 @@ async def metadata_for_issuer_path(
     `/.well-known/oauth-authorization-server/tenant`."""
     expected = urlsplit(runtime.settings.issuer).path.strip("/")
     if not expected or issuer_path.strip("/") != expected:
-        raise HTTPException(404, "Not Found")
+        raise HTTPException(
+            404, f"No metadata here: this server's is at {_metadata_location(runtime)}"
+        )
     _cacheable(response, runtime)
     return _metadata(runtime)
