@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, HTTPException, Request, Security, status
@@ -176,18 +177,20 @@ def get_client_ip(request: Request, runtime: RuntimeDep) -> str | None:
 ClientIP = Annotated[str | None, Depends(get_client_ip)]
 
 
-def client_info(request: Request, form: TokenForm, ip: ClientIP) -> ClientInfo:
-    return ClientInfo(client_id=form.client_id, user_agent=request.headers.get("user-agent"), ip=ip)
-
-
 def caller_info(request: Request, ip: ClientIP) -> ClientInfo:
     return ClientInfo(user_agent=request.headers.get("user-agent"), ip=ip)
 
 
+# Who is calling: user agent and address, for rate limits and the audit log.
+Caller = Annotated[ClientInfo, Depends(caller_info)]
+
+
+def client_info(form: TokenForm, caller: Caller) -> ClientInfo:
+    return replace(caller, client_id=form.client_id)
+
+
 # Who is calling the token endpoint, with the client_id of its form.
 Client = Annotated[ClientInfo, Depends(client_info)]
-# Who is calling any other route: user agent and address, for rate limits and the audit log.
-Caller = Annotated[ClientInfo, Depends(caller_info)]
 
 
 def valid_password_change(body: PasswordChange, user: CurrentUser) -> PasswordChange:

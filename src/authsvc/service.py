@@ -10,7 +10,6 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +31,7 @@ from authsvc.errors import (
 from authsvc.metrics import Metrics
 from authsvc.models import Session, User, utcnow
 from authsvc.repository import SessionRepository, UserRepository
-from authsvc.schemas import TokenRequest, UserUpdate
+from authsvc.schemas import IntrospectionResponse, TokenRequest, UserUpdate
 from authsvc.security import scopes as scope_rules
 from authsvc.security.passwords import PasswordHasher
 from authsvc.security.tokens import (
@@ -40,6 +39,7 @@ from authsvc.security.tokens import (
     AccessTokenCodec,
     InvalidTokenError,
     hash_refresh_token,
+    looks_like_access_token,
     new_refresh_token,
 )
 from authsvc.throttle import Throttle
@@ -67,11 +67,6 @@ def valid_client_id(client_id: str) -> bool:
     return _CLIENT_ID.fullmatch(client_id) is not None
 
 
-def looks_like_access_token(token: str) -> bool:
-    """A JWT has three dot-separated parts; a refresh token (base64url) has no dot."""
-    return token.count(".") == 2
-
-
 @dataclass(frozen=True, slots=True)
 class Principal:
     """Who a live access token speaks for: the user, its session, the scopes it carries."""
@@ -79,23 +74,6 @@ class Principal:
     user: User
     session_id: uuid.UUID
     scopes: frozenset[str]
-
-
-@dataclass(frozen=True, slots=True)
-class TokenInfo:
-    """What introspection tells about a live token, in RFC 7662 §2.2's terms."""
-
-    token_type: Literal["bearer", "refresh_token"]  # an access token is a bearer token
-    sub: str
-    username: str  # the account's email
-    scope: str
-    client_id: str
-    exp: int
-    iat: int
-    iss: str
-    aud: str
-    sid: str
-    jti: str | None = None  # an access token's id
 
 
 @dataclass(frozen=True, slots=True)
@@ -507,15 +485,15 @@ class AuthService:
             session = await self.sessions.session_of_refresh_token(hash_refresh_token(token))
         return None if session is None else (session.id, session.client_id, "refresh_token")
 
-    async def introspect(self, token: str) -> TokenInfo | None:
-        """RFC 7662: what a live token is; None for anything else (expired, revoked,
-        unknown, garbage, or a disabled account's)."""
+    async def introspect(self, token: str) -> IntrospectionResponse:
+        """RFC 7662: what a live token is; `{"active": false}` for anything else (expired,
+        revoked, unknown, garbage, or a disabled account's)."""
         if looks_like_access_token(token):
             try:
                 principal, claims = await self._resolve(token)
             except InvalidTokenError:
-                return None
-            return TokenInfo(
+                return IntrospectionResponse(active=False)
+            return IntrospectionResponse(
                 token_type="bearer",
                 sub=str(principal.user.id),
                 username=principal.user.email,
@@ -533,11 +511,11 @@ class AuthService:
                 hash_refresh_token(token), now=utcnow()
             )
         if found is None:
-            return None
+            return IntrospectionResponse(active=False)
         refresh, session, user = found
         if not user.is_active:
-            return None
-        return TokenInfo(
+            return IntrospectionResponse(active=False)
+        return IntrospectionResponse(
             token_type="refresh_token",
             sub=str(user.id),
             username=user.email,

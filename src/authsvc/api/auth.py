@@ -137,7 +137,4 @@ async def introspect(
     form: TokenParameterForm,  # what is wrong with its form
     auth: AuthServiceDep,
 ) -> IntrospectionResponse:
-    info = await auth.introspect(form.token)
-    if info is None:
-        return IntrospectionResponse(active=False)
-    return IntrospectionResponse.model_validate(info, from_attributes=True)
+    return await auth.introspect(form.token)

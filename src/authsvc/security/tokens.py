@@ -136,6 +136,11 @@ def _string(value: object) -> str:
     return value
 
 
+def looks_like_access_token(token: str) -> bool:
+    """A JWT has three dot-separated parts; a refresh token (base64url) has no dot."""
+    return token.count(".") == 2
+
+
 def new_refresh_token() -> str:
     """256 random bits: opaque, so it can never be mistaken for (or used as) an access token."""
     return secrets.token_urlsafe(32)
