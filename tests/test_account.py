@@ -10,7 +10,8 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.conftest import PASSWORD, Api, AppWith, bearer
+from tests.support.app import Api, AppWith, bearer
+from tests.support.settings import PASSWORD
 
 NEW_PASSWORD = "a brand new passphrase for today"
 
@@ -128,7 +129,10 @@ async def test_wrong_current_password_is_400_and_changes_nothing(api: Api) -> No
     response = await change_password(api, tokens["access_token"], current="not my password")
 
     assert response.status_code == 400
-    assert response.json() == {"detail": "The current password is incorrect; nothing was changed"}
+    assert response.json() == {
+        "detail": "The current password is incorrect; nothing was changed",
+        "code": "wrong_password",
+    }
     assert (await api.login("alice@example.com", PASSWORD)).status_code == 200
     assert (await api.login("alice@example.com", NEW_PASSWORD)).status_code == 400
     assert (await api.me(other["access_token"])).status_code == 200

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import PASSWORD, authsvc_env, serve
+from tests.support.processes import authsvc_env, serve
+from tests.support.settings import PASSWORD
 
 
 def run_cli(

@@ -17,9 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
 
-from authsvc.security.keys import generate_private_key_pem, load_keys
+from authsvc.security.keys import generate_private_key_pem
 from authsvc.security.scopes import SCOPES
-from tests.conftest import PASSWORD, TEST_SECRET, Api, AppWith, authsvc_env, execute, serve
+from authsvc.signing_keys import load_keys
+from tests.support.app import Api, AppWith, execute
+from tests.support.processes import authsvc_env, serve
+from tests.support.settings import PASSWORD, TEST_SECRET
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 METADATA = "/.well-known/oauth-authorization-server"
@@ -128,7 +131,10 @@ async def test_an_issuer_without_a_path_has_no_suffixed_location(api: Api) -> No
     response = await api.client.get(METADATA + "/anything")
 
     assert response.status_code == 404
-    assert response.json() == {"detail": f"No metadata here: this server's is at {METADATA}"}
+    assert response.json() == {
+        "detail": f"No metadata here: this server's is at {METADATA}",
+        "code": "not_found",
+    }
 
 
 async def test_discovery_routes_are_documented(api: Api) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from authsvc.app import create_app
-from tests.conftest import Api, make_settings
+from tests.support.app import Api
+from tests.support.settings import make_settings
 
 
 async def test_docs_page_and_every_asset_it_loads_come_from_the_service(api: Api) -> None:
@@ -64,7 +65,7 @@ async def test_swagger_authorize_flow_works_as_the_browser_sends_it(api: Api) ->
 async def test_unknown_route_is_json_404(api: Api) -> None:
     response = await api.client.get("/nope")
     assert response.status_code == 404
-    assert response.json() == {"detail": "Not Found"}
+    assert response.json() == {"detail": "Not Found", "code": "not_found"}
 
 
 def test_every_documented_error_has_an_example() -> None:

@@ -8,7 +8,8 @@ import pytest
 from fastapi import FastAPI
 from pydantic import ValidationError
 
-from tests.conftest import PASSWORD, Api, AppWith, make_settings
+from tests.support.app import Api, AppWith
+from tests.support.settings import PASSWORD, make_settings
 
 MIB = 1024 * 1024
 
@@ -33,7 +34,10 @@ async def test_a_1_mib_body_is_413_before_it_is_parsed(app: FastAPI, api: Api) -
 
     for response in (register, token):
         assert response.status_code == 413
-        assert response.json() == {"detail": "The request body must be at most 65536 bytes"}
+        assert response.json() == {
+            "detail": "The request body must be at most 65536 bytes",
+            "code": "body_too_large",
+        }
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Cache-Control"] == "no-store"
     assert hashes_run(app) == before

@@ -21,21 +21,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import ValidationError
 
-from authsvc.security.keys import (
-    KeyConfigError,
-    generate_private_key_pem,
-    load_keys,
-    thumbprint,
-)
-from tests.conftest import (
-    Api,
-    AppWith,
-    IsolatedSettings,
-    authsvc_env,
-    http_client,
-    make_settings,
-    running_app,
-)
+from authsvc.security.keys import KeyConfigError, generate_private_key_pem, thumbprint
+from authsvc.signing_keys import load_keys
+from tests.support.app import Api, AppWith, http_client, running_app
+from tests.support.processes import authsvc_env
+from tests.support.settings import IsolatedSettings, make_settings
 from tests.test_cli import run_cli
 
 T = TypeVar("T")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 
 from authsvc.security.passwords import PasswordHasher
-from tests.conftest import PASSWORD, AppWith
+from tests.support.app import AppWith
+from tests.support.settings import PASSWORD
 
 FLOOD = 8
 
@@ -42,7 +43,8 @@ async def test_a_full_hash_queue_sheds_logins_while_other_routes_answer(
     assert refreshed.status_code == 200
     assert registration.status_code == 503
     assert registration.json() == {
-        "detail": "The server is busy checking other passwords; retry shortly"
+        "detail": "The server is busy checking other passwords; retry shortly",
+        "code": "overloaded",
     }
     assert int(registration.headers["Retry-After"]) >= 1
 

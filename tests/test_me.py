@@ -10,7 +10,8 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import TEST_SECRET, Api, execute
+from tests.support.app import Api, execute
+from tests.support.settings import TEST_SECRET
 
 
 def forge(claims: dict[str, Any], *, key: str = TEST_SECRET, **header: Any) -> str:

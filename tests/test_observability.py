@@ -10,7 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Receive, Scope, Send
 
 from authsvc.middleware import RequestContextMiddleware
-from tests.conftest import PASSWORD, TEST_SECRET, Api, AppWith, authsvc_env, serve_process
+from tests.support.app import Api, AppWith
+from tests.support.processes import authsvc_env, serve_process
+from tests.support.settings import PASSWORD, TEST_SECRET
 
 
 async def test_request_id_is_echoed_or_generated(api: Api) -> None:
@@ -149,7 +151,7 @@ async def test_an_unexpected_error_is_a_json_500_with_request_id_and_headers() -
         response = await client.get("/anything", headers={"X-Request-ID": "req-500"})
 
     assert response.status_code == 500
-    assert response.json() == {"detail": "Internal server error"}
+    assert response.json() == {"detail": "Internal server error", "code": "internal_error"}
     assert response.headers["x-request-id"] == "req-500"
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-content-type-options"] == "nosniff"

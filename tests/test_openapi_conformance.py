@@ -24,7 +24,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from tests.conftest import PASSWORD, authsvc_env, serve, truncate_postgres
+from tests.support.databases import BACKEND_NAMES, empty_tables
+from tests.support.processes import authsvc_env, serve
+from tests.support.settings import PASSWORD
 from tests.test_cli import run_cli
 
 CHECKS = [
@@ -37,15 +39,15 @@ CHECKS = [
 EXAMPLES_PER_OPERATION = 40  # per operation and mode; 16 operations
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKEND_NAMES)
 def live_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('conformance') / 'authsvc.db'}"
     else:
-        url = request.getfixturevalue("postgres_url")
-        asyncio.run(truncate_postgres(url))
+        url = request.getfixturevalue("server_database")(request.param)
+        asyncio.run(empty_tables(url))
     # Generated requests may log out, end sessions and guess the current password; the
     # limits are lifted so that the fresh login before each example is never throttled.
     env = authsvc_env(

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from authsvc.security.password_policy import COMMON_PASSWORDS_FILE, common_passwords
-from tests.conftest import Api, authsvc_env
+from tests.support.app import Api
+from tests.support.processes import authsvc_env
 
 
 def password_error(response_json: dict[str, object]) -> str:

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import PASSWORD, authsvc_env, serve, serve_process, wait_until_healthy
+from tests.support.processes import authsvc_env, serve, serve_process, wait_until_healthy
+from tests.support.settings import PASSWORD
 
 
 def test_replicas_starting_together_all_come_up_and_migrate_once(

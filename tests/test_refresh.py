@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import FastAPI
 
-from tests.conftest import Api, AppWith, execute
+from tests.support.app import Api, AppWith, execute
 
 
 async def test_refresh_returns_a_new_pair_and_keeps_the_session(api: Api) -> None:

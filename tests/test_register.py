@@ -8,7 +8,8 @@ from datetime import datetime
 
 import pytest
 
-from tests.conftest import PASSWORD, Api
+from tests.support.app import Api
+from tests.support.settings import PASSWORD
 
 
 async def test_register_returns_the_new_user(api: Api) -> None:

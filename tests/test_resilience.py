@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import Api, AppWith, http_client, make_settings, running_app, truncate_postgres
+from tests.support.app import Api, AppWith, http_client, running_app
+from tests.support.databases import empty_tables
+from tests.support.settings import make_settings
 
 
 class TcpProxy:
@@ -80,12 +82,12 @@ async def proxied(database_url: str) -> AsyncIterator[tuple[TcpProxy, str]]:
 
 
 async def test_database_outage_gives_fast_503_and_recovers_without_restart(
-    postgres_url: str,
+    server_database_url: str,
 ) -> None:
-    """PostgreSQL only: a SQLite file cannot go down under a running process."""
-    await truncate_postgres(postgres_url)
+    """Server databases only: a SQLite file cannot go down under a running process."""
+    await empty_tables(server_database_url)
     async with (
-        proxied(postgres_url) as (proxy, url),
+        proxied(server_database_url) as (proxy, url),
         running_app(make_settings(url)) as app,
         http_client(app) as client,
     ):

@@ -14,7 +14,8 @@ import jwt
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import TEST_SECRET, Api, bearer, execute, grant_scope
+from tests.support.app import Api, bearer, execute, grant_scope
+from tests.support.settings import TEST_SECRET
 
 SERVICE = "svc@example.com"
 INACTIVE = {"active": False}

@@ -13,8 +13,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from authsvc.service import purge_ended_sessions
-from tests.conftest import PASSWORD, Api, AppWith, authsvc_env, bearer, execute
+from tests.support.app import Api, AppWith, bearer, execute
+from tests.support.processes import authsvc_env
+from tests.support.settings import PASSWORD
 from tests.test_cli import run_cli
 
 PAST = datetime(2020, 1, 1, tzinfo=UTC)
@@ -195,7 +196,10 @@ async def test_deleting_another_users_session_is_404_and_that_session_still_work
     )
 
     assert response.status_code == 404
-    assert response.json() == {"detail": "You have no live session with this id"}
+    assert response.json() == {
+        "detail": "You have no live session with this id",
+        "code": "session_not_found",
+    }
     assert (await api.me(alice["access_token"])).status_code == 200
     assert (await api.refresh(alice["refresh_token"])).status_code == 200
 
@@ -257,8 +261,7 @@ async def test_purge_deletes_ended_and_expired_sessions_and_keeps_live_ones(
     rotated = (await api.refresh(live["refresh_token"])).json()  # a spent token: kept
     assert await count(app, "sessions") == 3
 
-    async with app.state.runtime.sessionmaker() as db:
-        deleted = await purge_ended_sessions(db)
+    deleted = await app.state.runtime.sessions.purge()
 
     assert deleted == (2, 0)  # their refresh tokens went with them (ON DELETE CASCADE)
     assert await count(app, "sessions") == 1
@@ -275,8 +278,7 @@ async def test_purge_keeps_ended_sessions_for_the_retention_period(app: FastAPI,
     await execute(app, "UPDATE sessions SET revoked_at = :t", t=PAST)  # ended long ago
     await api.logout((await api.login("alice@example.com")).json()["access_token"])
 
-    async with app.state.runtime.sessionmaker() as db:
-        deleted = await purge_ended_sessions(db, retention=timedelta(days=30))
+    deleted = await app.state.runtime.sessions.purge(retention=timedelta(days=30))
 
     assert deleted == (2, 0)  # the two aged ones; the one ended just now is kept
     assert await count(app, "sessions") == 1
@@ -291,8 +293,7 @@ async def test_purge_deletes_expired_refresh_tokens_of_live_sessions(
         app, "UPDATE refresh_tokens SET expires_at = :t WHERE spent_at IS NOT NULL", t=PAST
     )
 
-    async with app.state.runtime.sessionmaker() as db:
-        assert await purge_ended_sessions(db) == (0, 1)
+    assert await app.state.runtime.sessions.purge() == (0, 1)
 
     assert (await api.refresh(new["refresh_token"])).status_code == 200
 

@@ -15,7 +15,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.conftest import IN_CI, PASSWORD, authsvc_env, serve
+from tests.support.processes import authsvc_env, serve
+from tests.support.settings import IN_CI, PASSWORD
 
 CHROMIUM_FLAGS = [
     "--headless",

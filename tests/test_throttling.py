@@ -21,7 +21,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from tests.conftest import PASSWORD, Api, authsvc_env, make_settings, running_app, serve
+from tests.support.app import Api, running_app
+from tests.support.processes import authsvc_env, serve
+from tests.support.settings import PASSWORD, make_settings
 
 LIMITS = {
     "login_limit_account_ip": "3/hour",

@@ -7,7 +7,8 @@ import pytest
 from fastapi import FastAPI
 
 from authsvc.runtime import Runtime
-from tests.conftest import PASSWORD, TEST_SECRET, Api, execute
+from tests.support.app import Api, execute
+from tests.support.settings import PASSWORD, TEST_SECRET
 
 
 def runtime(app: FastAPI) -> Runtime:
@@ -128,7 +129,7 @@ async def test_legacy_bcrypt_hash_verifies_and_is_upgraded(api: Api, app: FastAP
 
     assert (await api.login("old@example.com")).status_code == 200
 
-    async with runtime(app).sessionmaker() as db:
+    async with runtime(app).db.reading() as db:
         from sqlalchemy import text
 
         stored = (await db.execute(text("SELECT hashed_password FROM users"))).scalar_one()
@@ -214,7 +215,7 @@ async def test_repeated_parameter_is_invalid_request(api: Api) -> None:
 async def test_token_endpoint_only_accepts_post(api: Api) -> None:
     response = await api.client.get("/auth/token")
     assert response.status_code == 405
-    assert response.json() == {"detail": "Method Not Allowed"}
+    assert response.json() == {"detail": "Method Not Allowed", "code": "method_not_allowed"}
 
 
 @pytest.mark.parametrize("client_id", ["c" * 201, "tab\there", "ünïcode"])

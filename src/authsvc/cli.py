@@ -24,12 +24,8 @@ from authsvc.config import ASYMMETRIC_ALGORITHMS, Settings
 from authsvc.errors import EmailTaken
 from authsvc.logs import logging_config
 from authsvc.security import scopes as scope_rules
-from authsvc.security.keys import (
-    KeyConfigError,
-    KeySet,
-    generate_private_key_pem,
-    resolve_token_keys,
-)
+from authsvc.security.keys import KeyConfigError, KeySet, generate_private_key_pem
+from authsvc.signing_keys import resolve_token_keys
 
 
 class CliError(Exception):
@@ -215,7 +211,6 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     from authsvc.migrate import upgrade
     from authsvc.runtime import Runtime
     from authsvc.schemas import UserCreate
-    from authsvc.service import AuthService
 
     password = _read_password(args.password_stdin)
     try:
@@ -231,17 +226,11 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         await upgrade(settings)
         runtime = Runtime.build(settings)
         try:
-            async with runtime.sessionmaker() as db:
-                service = AuthService(
-                    db, settings=settings, hasher=runtime.hasher, codec=runtime.codec
-                )
-                user = await service.register(
-                    email=body.email,
-                    password=body.password,
-                    full_name=body.full_name,
-                    scopes=scopes,
-                )
-                return str(user.id)
+            # The operator's path: the only one that can grant more than `user`.
+            user = await runtime.accounts.provision(
+                email=body.email, password=body.password, full_name=body.full_name, scopes=scopes
+            )
+            return str(user.id)
         finally:
             await runtime.aclose()
 
@@ -254,25 +243,22 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _purge_sessions(_args: argparse.Namespace, settings: Settings) -> int:
-    from sqlalchemy.exc import DBAPIError
-
-    from authsvc.db import create_engine, create_sessionmaker
-    from authsvc.service import purge_ended_sessions
+    from authsvc.errors import DatabaseUnavailable
+    from authsvc.runtime import Runtime
 
     async def purge() -> tuple[int, int]:
-        engine = create_engine(settings)
+        runtime = Runtime.build(settings)
         try:
-            async with create_sessionmaker(engine)() as db:
-                retention = timedelta(days=settings.ended_session_retention_days)
-                return await purge_ended_sessions(db, retention=retention)
+            retention = timedelta(days=settings.ended_session_retention_days)
+            return await runtime.sessions.purge(retention=retention)
         finally:
-            await engine.dispose()
+            await runtime.aclose()
 
     try:
         sessions, tokens = asyncio.run(purge())
-    except (DBAPIError, OSError) as exc:
+    except DatabaseUnavailable as exc:
         raise CliError(
-            f"cannot purge: {type(exc).__name__}; is the database up and migrated?"
+            f"cannot purge: {type(exc.__cause__).__name__}; is the database up and migrated?"
         ) from None
     print(f"deleted {sessions} ended sessions and {tokens} expired refresh tokens")
     return 0

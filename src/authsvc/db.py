@@ -1,4 +1,4 @@
-"""The database engine and session factory."""
+"""The database: engine, and the unit of work every service runs its statements in."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -16,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from authsvc.config import Settings
+from authsvc.errors import DatabaseUnavailable
 
 
 def is_sqlite(url: str) -> bool:
@@ -40,17 +42,48 @@ def create_engine(settings: Settings) -> AsyncEngine:
     )
 
 
-# Execution options of a transaction that only reads (see `read_only`).
+# Execution options of a transaction that only reads (see `Database.reading`).
 READ_ONLY: dict[str, Any] = {"authsvc_read_only": True}
 
+# What the drivers raise when the database is down or unreachable: refused, reset, timed
+# out, or a host that does not resolve (a stopped container's name). While connecting,
+# asyncpg raises these bare (OSError), unwrapped by SQLAlchemy.
+OUTAGES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
 
-@asynccontextmanager
-async def read_only(session: AsyncSession) -> AsyncIterator[None]:
-    """A transaction that only reads: on SQLite it takes no write lock, so it neither
-    waits for writers nor holds them up. Elsewhere it is an ordinary transaction."""
-    async with session.begin():
-        await session.connection(execution_options=READ_ONLY)
-        yield
+
+class Database:
+    """Units of work: each service operation runs in one `transaction()` or `reading()`.
+
+    An outage inside one becomes `DatabaseUnavailable`, so only the database's failures
+    are ever reported as "the database is unavailable".
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that may write; on SQLite it takes the write lock up front."""
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                yield session
+        except OUTAGES as exc:
+            raise DatabaseUnavailable from exc
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that only reads: on SQLite it takes no write lock, so it neither
+        waits for writers nor holds them up. Elsewhere it is an ordinary transaction."""
+        try:
+            async with self._sessionmaker() as session, session.begin():
+                await session.connection(execution_options=READ_ONLY)
+                yield session
+        except OUTAGES as exc:
+            raise DatabaseUnavailable from exc
+
+    async def aclose(self) -> None:
+        await self.engine.dispose()
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
@@ -75,7 +108,3 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(connection: Any) -> None:
         reads_only = connection.get_execution_options().get("authsvc_read_only", False)
         connection.exec_driver_sql("BEGIN" if reads_only else "BEGIN IMMEDIATE")
-
-
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)

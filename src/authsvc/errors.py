@@ -1,97 +1,307 @@
-"""Domain errors, rendered as responses by `app.py` (OAuth2 errors carry the status RFC 6749
-and its extensions give them)."""
+"""Every error the service answers with, in one table: a stable code, a status, a message.
+
+Services raise these; `api/errors.py` renders them and documents them in each route's
+OpenAPI `responses` from the same entries, so a message is written once. Two shapes:
+
+- API errors: `{"detail": "...", "code": "..."}`; `code` is stable, `detail` says what
+  to fix and may change wording.
+- OAuth errors (the token, revocation and introspection endpoints): RFC 6749 §5.2's
+  `{"error": "...", "error_description": "..."}`, where `error` is the registered code.
+
+Adding an error means adding a class here (and listing it in `ERRORS`).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import ClassVar, Literal
 
-class OAuth2Error(Exception):
-    """An RFC 6749 §5.2 error: `error` is the registered code, the message says what to fix."""
-
-    error = "invalid_request"
-    status_code = 400
-    retry_after: int | None = None  # seconds, sent as Retry-After when set
-
-    def __init__(self, description: str) -> None:
-        super().__init__(description)
-        self.description = description
+Shape = Literal["api", "oauth"]
 
 
-class InvalidRequest(OAuth2Error):
-    error = "invalid_request"
+@dataclass(frozen=True, slots=True)
+class ErrorSpec:
+    code: str
+    status: int
+    message: str  # the default `detail` / `error_description`
+    description: str  # what the OpenAPI document says of it
+    shape: Shape = "api"
+    retry_after: int | None = None  # the example Retry-After; set: the response has one
 
 
-class InvalidGrant(OAuth2Error):
-    error = "invalid_grant"
+class ServiceError(Exception):
+    """A domain error with an entry in the table (`spec`); the message may be specific."""
 
+    spec: ClassVar[ErrorSpec]
 
-class UnsupportedGrantType(OAuth2Error):
-    error = "unsupported_grant_type"
-
-
-class InvalidScope(OAuth2Error):
-    error = "invalid_scope"
-
-
-class UnauthorizedClient(OAuth2Error):
-    error = "unauthorized_client"
-
-
-class EmailTaken(Exception):
-    """An account with this email (compared case-insensitively) already exists."""
-
-
-class RetryLater(OAuth2Error):
-    """An OAuth2 error that says when to try again (`Retry-After`, in seconds)."""
-
-    def __init__(self, description: str, *, retry_after: int) -> None:
-        super().__init__(description)
+    def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
+        self.message = message if message is not None else self.spec.message
+        super().__init__(self.message)
         self.retry_after = retry_after
 
 
-class SlowDown(RetryLater):
-    """Too many failed logins for this account or address: answered 429 with Retry-After.
-
-    `slow_down` is the registered OAuth error code (RFC 8628 §3.5) for "poll less often".
-    """
-
-    error = "slow_down"
-    status_code = 429
+# --- accounts -------------------------------------------------------------------
 
 
-class TemporarilyUnavailable(RetryLater):
-    """The server sheds the request (too much password hashing queued): 503, Retry-After."""
-
-    error = "temporarily_unavailable"
-    status_code = 503
-
-
-class TryAgainLater(Exception):
-    """Refused before any work was done; the client may retry after `retry_after` seconds."""
-
-    def __init__(self, message: str, *, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
+class EmailTaken(ServiceError):
+    spec = ErrorSpec(
+        "email_taken",
+        409,
+        "An account with this email already exists; log in instead",
+        "An account with this email (in any letter case) already exists",
+    )
 
 
-class Throttled(TryAgainLater):
-    """Over a rate limit. `limit` names which (for the audit log)."""
+class WrongPassword(ServiceError):
+    spec = ErrorSpec(
+        "wrong_password",
+        400,
+        "The current password is incorrect; nothing was changed",
+        "The current password is wrong; nothing was changed (counted like a failed login)",
+    )
+
+
+class PasswordChangedMeanwhile(ServiceError):
+    spec = ErrorSpec(
+        "password_changed_meanwhile",
+        409,
+        "The password was changed by another request at the same time; nothing was "
+        "changed by this one: retry with the password now in force",
+        "Another request changed the password at the same moment; nothing was changed",
+    )
+
+
+class SessionNotFound(ServiceError):
+    spec = ErrorSpec(
+        "session_not_found",
+        404,
+        "You have no live session with this id",
+        "None of your live sessions has this id (another user's session is not found either)",
+    )
+
+
+# --- bearer tokens (RFC 6750) -------------------------------------------------------
+
+
+class BearerError(ServiceError):
+    """Answered with an RFC 6750 §3 `WWW-Authenticate` challenge."""
+
+
+class NotAuthenticated(BearerError):
+    spec = ErrorSpec(
+        "not_authenticated",
+        401,
+        "Not authenticated: send 'Authorization: Bearer <access token>'",
+        "No access token was sent",
+    )
+
+
+class InvalidToken(BearerError):
+    spec = ErrorSpec(
+        "invalid_token",
+        401,
+        "The access token has expired; log in again or refresh the token",
+        "The access token is invalid, expired, revoked, or of a disabled account",
+    )
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"{reason}; log in again or refresh the token")
+        self.reason = reason
+
+
+class InsufficientScope(BearerError):
+    spec = ErrorSpec(
+        "insufficient_scope",
+        403,
+        "This token lacks the scope(s): user",
+        "The access token lacks a scope this route needs",
+    )
+
+    def __init__(self, missing: frozenset[str], required: frozenset[str]) -> None:
+        super().__init__(f"This token lacks the scope(s): {' '.join(sorted(missing))}")
+        self.required = required
+
+
+# --- load and outages -----------------------------------------------------------------
+
+
+class Throttled(ServiceError):
+    """Over a rate limit; `limit` names which (for the audit log)."""
+
+    spec = ErrorSpec(
+        "throttled",
+        429,
+        "Too many failed logins for this account from this address; retry in a while",
+        "Over a rate limit (failed logins, or registrations, from this address or for this "
+        "account); checked before any password is hashed, so it costs nothing",
+        retry_after=540,
+    )
 
     def __init__(self, message: str, *, limit: str, retry_after: int) -> None:
         super().__init__(message, retry_after=retry_after)
         self.limit = limit
 
 
-class Overloaded(TryAgainLater):
+class Overloaded(ServiceError):
     """Too many password hashes already queued: shed this request instead of queueing it."""
 
+    spec = ErrorSpec(
+        "overloaded",
+        503,
+        "The server is busy checking other passwords; retry shortly",
+        "Too many password hashes already queued (load shedding); retry after the delay",
+        retry_after=2,
+    )
 
-class WrongPassword(Exception):
-    """The current password given to confirm a change is not the account's."""
+
+class DatabaseUnavailable(ServiceError):
+    spec = ErrorSpec(
+        "database_unavailable",
+        503,
+        "The database is unavailable; retry shortly",
+        "The database did not answer",
+        retry_after=5,
+    )
 
 
-class PasswordChangedMeanwhile(Exception):
-    """Another request replaced the password hash between checking and changing it."""
+# --- the HTTP layer's own -----------------------------------------------------------
 
 
-class SessionNotFound(Exception):
-    """No live session with that id belongs to the caller (another user's looks the same)."""
+class BodyTooLarge(ServiceError):
+    spec = ErrorSpec(
+        "body_too_large",
+        413,
+        "The request body must be at most 65536 bytes",
+        "The request body is larger than the configured limit (AUTHSVC_MAX_BODY_BYTES)",
+    )
+
+
+class InvalidBody(ServiceError):
+    """A 422: its `detail` is the list of what is wrong, each with `loc` and `msg`."""
+
+    spec = ErrorSpec(
+        "invalid_body", 422, "The request is invalid", "The request body or parameters are invalid"
+    )
+
+
+class NotFound(ServiceError):
+    spec = ErrorSpec("not_found", 404, "Not Found", "Nothing here")
+
+
+class MethodNotAllowed(ServiceError):
+    spec = ErrorSpec("method_not_allowed", 405, "Method Not Allowed", "Not for this method")
+
+
+class InternalError(ServiceError):
+    spec = ErrorSpec(
+        "internal_error", 500, "Internal server error", "A bug; the log has the details"
+    )
+
+
+# --- OAuth 2.0 (RFC 6749 §5.2 and its extensions) -----------------------------------------
+
+
+class OAuth2Error(ServiceError):
+    """An RFC 6749 §5.2 error: `spec.code` is the registered `error` code."""
+
+
+class InvalidRequest(OAuth2Error):
+    spec = ErrorSpec(
+        "invalid_request",
+        400,
+        "Missing parameter: password",
+        "A parameter is missing, repeated or malformed",
+        shape="oauth",
+    )
+
+
+class InvalidGrant(OAuth2Error):
+    spec = ErrorSpec(
+        "invalid_grant",
+        400,
+        "Incorrect email or password",
+        "Wrong credentials, or a refresh token that is invalid, expired or revoked",
+        shape="oauth",
+    )
+
+
+class UnsupportedGrantType(OAuth2Error):
+    spec = ErrorSpec(
+        "unsupported_grant_type",
+        400,
+        "Unsupported grant_type 'implicit'; use 'password' or 'refresh_token'",
+        "A grant type this server does not offer",
+        shape="oauth",
+    )
+
+
+class InvalidScope(OAuth2Error):
+    spec = ErrorSpec(
+        "invalid_scope",
+        400,
+        "Scope not allowed: admin. Request a subset of: user",
+        "A scope that is malformed, or not granted to the account",
+        shape="oauth",
+    )
+
+
+class UnauthorizedClient(OAuth2Error):
+    spec = ErrorSpec(
+        "unauthorized_client",
+        400,
+        "The token was issued to another client",
+        "The token was issued to another client",
+        shape="oauth",
+    )
+
+
+class SlowDown(OAuth2Error):
+    """`slow_down` is the registered OAuth code (RFC 8628 §3.5) for "try less often"."""
+
+    spec = ErrorSpec(
+        "slow_down",
+        429,
+        "Too many failed logins for this account from this address; retry in a while",
+        "Too many failed logins for this account from this address, from this address, or "
+        "for this account. Checked before the password is, so a throttled try costs nothing.",
+        shape="oauth",
+        retry_after=540,
+    )
+
+
+class TemporarilyUnavailable(OAuth2Error):
+    spec = ErrorSpec(
+        "temporarily_unavailable",
+        503,
+        "The server is busy checking other passwords; retry shortly",
+        "Too many password checks already queued (load shedding), or the database is down",
+        shape="oauth",
+        retry_after=2,
+    )
+
+
+ERRORS: tuple[type[ServiceError], ...] = (
+    EmailTaken,
+    WrongPassword,
+    PasswordChangedMeanwhile,
+    SessionNotFound,
+    NotAuthenticated,
+    InvalidToken,
+    InsufficientScope,
+    Throttled,
+    Overloaded,
+    DatabaseUnavailable,
+    BodyTooLarge,
+    InvalidBody,
+    NotFound,
+    MethodNotAllowed,
+    InternalError,
+    InvalidRequest,
+    InvalidGrant,
+    UnsupportedGrantType,
+    InvalidScope,
+    UnauthorizedClient,
+    SlowDown,
+    TemporarilyUnavailable,
+)
+"""The table: every error a response can carry."""

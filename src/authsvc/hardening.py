@@ -9,6 +9,9 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authsvc.api.errors import body
+from authsvc.errors import BodyTooLarge
+
 
 class BodySizeLimitMiddleware:
     """Answer 413 to a body over `max_bytes` before anything parses it.
@@ -55,9 +58,10 @@ class BodySizeLimitMiddleware:
         await self.app(scope, replay, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        error = BodyTooLarge(f"The request body must be at most {self.max_bytes} bytes")
         response = JSONResponse(
-            {"detail": f"The request body must be at most {self.max_bytes} bytes"},
-            status_code=413,
+            body(error),
+            status_code=error.spec.status,
             headers={"Connection": "close"},  # the rest of the body is not read
         )
         await response(scope, receive, send)

@@ -7,15 +7,13 @@ import logging
 import random
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
-from authsvc.service import purge_ended_sessions
+from authsvc.services.sessions import SessionService
 
 logger = logging.getLogger("authsvc")
 
 
 async def purge_periodically(
-    sessionmaker: async_sessionmaker[AsyncSession],
+    sessions: SessionService,
     *,
     interval_seconds: float,
     retention: timedelta,
@@ -29,8 +27,7 @@ async def purge_periodically(
     await asyncio.sleep(random.uniform(0, min(interval_seconds, 60)))  # noqa: S311
     while True:
         try:
-            async with sessionmaker() as db:
-                await purge_ended_sessions(db, retention=retention)
+            await sessions.purge(retention=retention)
         except Exception:
             logger.warning("purging ended sessions failed; retrying later", exc_info=True)
         await asyncio.sleep(interval_seconds)

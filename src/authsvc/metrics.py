@@ -12,6 +12,8 @@ import os
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
 
+from authsvc.audit import AuditEvent
+
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
@@ -56,15 +58,15 @@ class Metrics:
             multiprocess_mode="livesum",
         )
 
-    def record(self, event: str) -> None:
-        """Count an audit event (see `AuthService._audit`) where a metric tracks it."""
-        if event == "login":
+    def record(self, event: AuditEvent) -> None:
+        """Count an audit event (see `audit.Audit`) where a metric tracks it."""
+        if event is AuditEvent.LOGIN:
             self.logins.labels("success").inc()
-        elif event == "login_failed":
+        elif event is AuditEvent.LOGIN_FAILED:
             self.logins.labels("failure").inc()
-        elif event == "refresh":
+        elif event is AuditEvent.REFRESH:
             self.refreshes.inc()
-        elif event == "refresh_reuse":
+        elif event is AuditEvent.REFRESH_REUSE:
             self.refresh_reuse.inc()
 
     def render(self) -> bytes:

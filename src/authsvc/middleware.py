@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -10,13 +11,15 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authsvc.api.errors import body
+from authsvc.errors import InternalError
 from authsvc.logs import request_id
 from authsvc.metrics import Metrics
 
 access_log = logging.getLogger("authsvc.access")
 error_log = logging.getLogger("authsvc.error")
 
-_ERROR_BODY = b'{"detail":"Internal server error"}'
+_ERROR_BODY = json.dumps(body(InternalError), separators=(",", ":")).encode()
 _ERROR_HEADERS = [
     (b"content-type", b"application/json"),
     (b"content-length", str(len(_ERROR_BODY)).encode()),

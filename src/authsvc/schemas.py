@@ -18,6 +18,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from authsvc.errors import ERRORS
 from authsvc.models import Session
 from authsvc.security.password_policy import PasswordRejected, check_new_password
 
@@ -95,28 +96,6 @@ class UserOut(BaseModel):
         return sorted(value.split()) if isinstance(value, str) else value
 
 
-class TokenRequest(BaseModel):
-    """The token endpoint's form fields (RFC 6749 §4.3 and §6)."""
-
-    grant_type: str | None = Field(
-        default=None,
-        description="`password` (the default when omitted) or `refresh_token`.",
-        examples=["password"],
-    )
-    username: str | None = Field(default=None, description="The account's email (password grant).")
-    password: str | None = Field(default=None, description="password grant")
-    scope: str | None = Field(
-        default=None, description="Space-separated scopes; omitted means all that are granted."
-    )
-    refresh_token: str | None = Field(default=None, description="refresh_token grant")
-    client_id: str | None = Field(
-        default=None,
-        description="Optional public client id: up to 200 printable ASCII characters.",
-        # Documented only: the service answers a bad one with RFC 6749's invalid_request.
-        json_schema_extra={"maxLength": 200},
-    )
-
-
 class TokenParameter(BaseModel):
     """The form of the revocation (RFC 7009 §2.1) and introspection (RFC 7662 §2.1) endpoints."""
 
@@ -157,6 +136,8 @@ class SessionOut(BaseModel):
 class IntrospectionResponse(BaseModel):
     """RFC 7662 §2.2. An inactive token gets `{"active": false}` and nothing else."""
 
+    model_config = ConfigDict(from_attributes=True)
+
     active: bool = True
     sub: str | None = None
     username: str | None = Field(default=None, description="The account's email.")
@@ -185,20 +166,29 @@ class TokenResponse(BaseModel):
 class OAuth2ErrorBody(BaseModel):
     """RFC 6749 §5.2."""
 
-    error: Literal[
-        "invalid_request",
-        "invalid_grant",
-        "unsupported_grant_type",
-        "invalid_scope",
-        "slow_down",
-        "temporarily_unavailable",
-        "unauthorized_client",
-    ]
+    error: str = Field(
+        description="The registered error code",
+        json_schema_extra={"enum": [e.spec.code for e in ERRORS if e.spec.shape == "oauth"]},
+    )
     error_description: str
 
 
 class ErrorBody(BaseModel):
-    detail: str
+    detail: str = Field(description="What went wrong and what to do; wording may change.")
+    code: str = Field(description="Stable, for programs to match on (see each example)")
+
+
+class ValidationErrorItem(BaseModel):
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ValidationErrorBody(BaseModel):
+    """A 422: every part of the request that is invalid, with where (`loc`) and why."""
+
+    detail: list[ValidationErrorItem]
+    code: Literal["invalid_body"] = "invalid_body"
 
 
 class ServiceInfo(BaseModel):

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from authsvc.api.deps import RuntimeDep
 from authsvc.db import READ_ONLY
-from authsvc.deps import RuntimeDep
 from authsvc.schemas import HealthStatus
 
 router = APIRouter(tags=["service"])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from authsvc.deps import RuntimeDep
+from authsvc.api.deps import RuntimeDep
 
 router = APIRouter(tags=["service"])
 

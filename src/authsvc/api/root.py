@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from authsvc.deps import RuntimeDep
+from authsvc.api.deps import RuntimeDep
 from authsvc.schemas import ServiceInfo
 
 router = APIRouter(tags=["service"])

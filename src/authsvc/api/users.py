@@ -1,28 +1,41 @@
+"""/users/me: the caller's own account and sessions."""
+
 from __future__ import annotations
 
 import uuid
 
 from fastapi import APIRouter, status
 
-from authsvc.api.responses import (
-    BEARER_ERRORS,
-    BODY_TOO_LARGE,
-    DATABASE_UNAVAILABLE,
-    PASSWORD_CHANGE_ERRORS,
-    SESSION_NOT_FOUND,
-)
-from authsvc.deps import (
-    AuthServiceDep,
-    Caller,
+from authsvc.api.deps import (
+    Accounts,
     CurrentPrincipal,
     CurrentUser,
     PasswordChangeBody,
+    RequestOrigin,
+    Sessions,
+)
+from authsvc.api.errors import responses
+from authsvc.domain import UNCHANGED
+from authsvc.errors import (
+    BodyTooLarge,
+    DatabaseUnavailable,
+    InsufficientScope,
+    InvalidBody,
+    InvalidToken,
+    NotAuthenticated,
+    Overloaded,
+    PasswordChangedMeanwhile,
+    SessionNotFound,
+    Throttled,
+    WrongPassword,
 )
 from authsvc.models import User
 from authsvc.schemas import SessionOut, UserOut, UserUpdate
 
 router = APIRouter(
-    prefix="/users", tags=["users"], responses={**BEARER_ERRORS, **DATABASE_UNAVAILABLE}
+    prefix="/users",
+    tags=["users"],
+    responses=responses(NotAuthenticated, InvalidToken, InsufficientScope, DatabaseUnavailable),
 )
 
 
@@ -31,27 +44,38 @@ async def read_me(user: CurrentUser) -> User:
     return user
 
 
-@router.patch("/me", response_model=UserOut, responses=BODY_TOO_LARGE, summary="Change your name")
-async def update_me(body: UserUpdate, user: CurrentUser, auth: AuthServiceDep) -> User:
-    return await auth.update_profile(user, body)
+@router.patch(
+    "/me",
+    response_model=UserOut,
+    responses=responses(BodyTooLarge, InvalidBody),
+    summary="Change your name",
+)
+async def update_me(body: UserUpdate, user: CurrentUser, accounts: Accounts) -> User:
+    full_name = body.full_name if "full_name" in body.model_fields_set else UNCHANGED
+    return await accounts.update_profile(user, full_name=full_name)
 
 
 @router.post(
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=PASSWORD_CHANGE_ERRORS,
+    responses=responses(
+        WrongPassword, Throttled, PasswordChangedMeanwhile, BodyTooLarge, InvalidBody, Overloaded
+    ),
     summary="Change your password; signs out every other session",
     description="Needs the current password. The new one follows the registration rules "
     "(a 422 says which it breaks). Every other session ends; this one stays.",
 )
 async def change_password(
-    body: PasswordChangeBody, principal: CurrentPrincipal, client: Caller, auth: AuthServiceDep
+    body: PasswordChangeBody,
+    principal: CurrentPrincipal,
+    origin: RequestOrigin,
+    accounts: Accounts,
 ) -> None:
-    await auth.change_password(
+    await accounts.change_password(
         principal,
         current_password=body.current_password,
         new_password=body.new_password,
-        client=client,
+        origin=origin,
     )
 
 
@@ -60,18 +84,18 @@ async def change_password(
     response_model=list[SessionOut],
     summary="Where you are signed in: your live sessions",
 )
-async def list_sessions(principal: CurrentPrincipal, auth: AuthServiceDep) -> list[SessionOut]:
-    sessions = await auth.list_sessions(principal.user.id)
-    return [SessionOut.of(s, current_session_id=principal.session_id) for s in sessions]
+async def list_sessions(principal: CurrentPrincipal, sessions: Sessions) -> list[SessionOut]:
+    live = await sessions.list_live(principal.user.id)
+    return [SessionOut.of(s, current_session_id=principal.session_id) for s in live]
 
 
 @router.delete(
     "/me/sessions/{session_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=SESSION_NOT_FOUND,
+    responses=responses(SessionNotFound, InvalidBody),
     summary="Sign out one of your sessions (a lost phone, say)",
 )
 async def end_session(
-    session_id: uuid.UUID, principal: CurrentPrincipal, auth: AuthServiceDep
+    session_id: uuid.UUID, principal: CurrentPrincipal, sessions: Sessions
 ) -> None:
-    await auth.end_session(principal.user.id, session_id)
+    await sessions.end(principal.user.id, session_id)

@@ -8,18 +8,16 @@ may hold the old key set that long.
 from __future__ import annotations
 
 from typing import Literal
-from urllib.parse import urlsplit
 
-from fastapi import APIRouter, HTTPException, Response
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from authsvc.deps import RuntimeDep
+from authsvc.api.deps import RuntimeDep
+from authsvc.errors import NotFound
+from authsvc.oauth.metadata import METADATA_PATH, issuer_path, metadata_location, server_metadata
 from authsvc.runtime import Runtime
-from authsvc.security import scopes as scope_rules
 
 router = APIRouter(tags=["discovery"])
-
-METADATA_PATH = "/.well-known/oauth-authorization-server"
 
 
 class JsonWebKey(BaseModel):
@@ -48,6 +46,8 @@ class JsonWebKeySet(BaseModel):
 
 class AuthorizationServerMetadata(BaseModel):
     """RFC 8414 §2."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     issuer: str = Field(examples=["https://auth.example.com"])
     token_endpoint: str = Field(examples=["https://auth.example.com/auth/token"])
@@ -85,20 +85,8 @@ async def jwks(runtime: RuntimeDep, response: Response) -> JsonWebKeySet:
 
 def _metadata(runtime: Runtime) -> AuthorizationServerMetadata:
     settings = runtime.settings
-    base = settings.issuer.rstrip("/")
-    return AuthorizationServerMetadata(
-        issuer=settings.issuer,  # exactly the tokens' `iss`, as RFC 8414 §3.3 requires
-        token_endpoint=f"{base}/auth/token",
-        revocation_endpoint=f"{base}/auth/revoke",
-        introspection_endpoint=f"{base}/auth/introspect",
-        jwks_uri=f"{base}/.well-known/jwks.json",
-        grant_types_supported=["password", "refresh_token"],
-        scopes_supported=list(scope_rules.SCOPES),  # read now: scopes may be added later
-        response_types_supported=["none"],
-        token_endpoint_auth_methods_supported=["none"],
-        revocation_endpoint_auth_methods_supported=["none"],
-        service_documentation=f"{base}/docs" if settings.docs_enabled else None,
-    )
+    metadata = server_metadata(settings.issuer, runtime.grants, docs=settings.docs_enabled)
+    return AuthorizationServerMetadata.model_validate(metadata)
 
 
 @router.get(
@@ -112,27 +100,20 @@ async def metadata(runtime: RuntimeDep, response: Response) -> AuthorizationServ
     return _metadata(runtime)
 
 
-def _metadata_location(runtime: Runtime) -> str:
-    """RFC 8414 §3.1: the well-known segment goes between the host and the issuer's path."""
-    path = urlsplit(runtime.settings.issuer).path.strip("/")
-    return f"{METADATA_PATH}/{path}" if path else METADATA_PATH
-
-
 @router.get(
-    METADATA_PATH + "/{issuer_path:path}",
+    METADATA_PATH + "/{path:path}",
     response_model=AuthorizationServerMetadata,
     response_model_exclude_none=True,
     include_in_schema=False,  # exists only for an issuer with a path; documented above
 )
 async def metadata_for_issuer_path(
-    issuer_path: str, runtime: RuntimeDep, response: Response
+    path: str, runtime: RuntimeDep, response: Response
 ) -> AuthorizationServerMetadata:
     """RFC 8414 §3.1: for the issuer `https://host/tenant` the metadata lives at
     `/.well-known/oauth-authorization-server/tenant`."""
-    expected = urlsplit(runtime.settings.issuer).path.strip("/")
-    if not expected or issuer_path.strip("/") != expected:
-        raise HTTPException(
-            404, f"No metadata here: this server's is at {_metadata_location(runtime)}"
-        )
+    expected = issuer_path(runtime.settings.issuer)
+    if not expected or path.strip("/") != expected:
+        where = metadata_location(runtime.settings.issuer)
+        raise NotFound(f"No metadata here: this server's is at {where}")
     _cacheable(response, runtime)
     return _metadata(runtime)

@@ -11,7 +11,7 @@ from typing import Any
 
 import jwt
 
-from authsvc.models import utcnow
+from authsvc.clock import utcnow
 from authsvc.security.keys import KeySet, TokenKeys
 
 ACCESS_TOKEN_TYP = "at+jwt"

@@ -1,4 +1,4 @@
-"""Database access for users, sessions and refresh tokens. No HTTP, no policy."""
+"""Database access for login sessions and their refresh tokens. No HTTP, no policy."""
 
 from __future__ import annotations
 
@@ -7,101 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, func, literal, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from authsvc.errors import EmailTaken
+from authsvc.emails import email_key, storable
 from authsvc.models import RefreshToken, Session, User, UTCDateTime
 
 
-def storable(text: str) -> bool:
-    """PostgreSQL refuses NUL in text; no stored email has one, so a query for it finds
-    nothing (and must not be sent, or it fails)."""
-    return "\x00" not in text
-
-
-def email_key(email: str) -> str:
-    """The form two emails are compared in: A@x.com and a@x.com are one account."""
-    return email.casefold()
-
-
-class UserRepository:
-    def __init__(self, db: AsyncSession) -> None:
-        self.db = db
-
-    async def get(self, user_id: uuid.UUID) -> User | None:
-        return await self.db.get(User, user_id)
-
-    async def get_by_email(self, email: str) -> User | None:
-        if not storable(email):
-            return None
-        result = await self.db.execute(select(User).where(User.email_key == email_key(email)))
-        return result.scalar_one_or_none()
-
-    async def add(
-        self, *, email: str, hashed_password: str, full_name: str | None, scopes: str
-    ) -> User:
-        user = User(
-            email=email,
-            email_key=email_key(email),
-            hashed_password=hashed_password,
-            full_name=full_name,
-            scopes=scopes,
-        )
-        self.db.add(user)
-        try:
-            await self.db.flush()
-        except IntegrityError as exc:  # the unique index on email_key decided
-            raise EmailTaken(email) from exc
-        return user
-
-    async def confirm_login(
-        self, user_id: uuid.UUID, *, verified_hash: str, new_hash: str | None
-    ) -> bool:
-        """Whether the account is active and `verified_hash` still its hash; if so, replace
-        it with `new_hash` when given. One conditional UPDATE: it locks the user's row, so
-        a concurrent password change is ordered before or after this login, never beside."""
-        result = await self.db.execute(
-            update(User)
-            .where(
-                User.id == user_id,
-                User.hashed_password == verified_hash,
-                User.is_active.is_(True),
-            )
-            # Without a new hash, the no-op assignment still takes the row lock.
-            .values(hashed_password=new_hash if new_hash is not None else User.hashed_password)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def replace_password_hash(self, user_id: uuid.UUID, old: str, new: str) -> bool:
-        """Set the hash only if it is still `old`; False if it changed meanwhile."""
-        result = await self.db.execute(
-            update(User)
-            .where(User.id == user_id, User.hashed_password == old)
-            .values(hashed_password=new)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0))
-
-    async def set_full_name(self, user: User, full_name: str | None) -> None:
-        user.full_name = full_name
-        await self.db.flush()
-
-    async def get_with_live_session(
-        self, user_id: uuid.UUID, session_id: uuid.UUID, *, now: datetime
-    ) -> User | None:
-        """The user, if `session_id` is theirs and live: one query per authenticated call."""
-        result = await self.db.execute(
-            select(User)
-            .join(Session, Session.user_id == User.id)
-            .where(User.id == user_id, Session.id == session_id, *_live(now))
-        )
-        return result.scalar_one_or_none()
-
-
-def _live(now: datetime) -> tuple[ColumnElement[bool], ...]:
+def live(now: datetime) -> tuple[ColumnElement[bool], ...]:
     """A session is live until it is revoked or expires."""
     return (Session.revoked_at.is_(None), Session.expires_at > now)
 
@@ -152,21 +65,26 @@ class SessionRepository:
         await self.db.flush()
 
     async def spend_refresh_token(
-        self, token_hash: str, *, now: datetime, grace_cutoff: datetime
+        self, token_hash: str, *, now: datetime, grace_cutoff: datetime | None
     ) -> SpentToken | None:
         """Mark the token spent, in one conditional UPDATE, if it may be used now.
 
-        It may be used when unexpired, its session is live, and it is unspent or was
-        spent after `grace_cutoff`. The database decides, so concurrent requests (on
-        any process) cannot both pass a check that only one should pass.
+        It may be used when unexpired, its session is live, and it is unspent or (with a
+        `grace_cutoff`) was spent after it. The database decides, so concurrent requests
+        (on any process) cannot both pass a check that only one should pass. Without a
+        grace interval only an unspent token passes: a cutoff computed before the UPDATE
+        waited for the row would let a concurrent spend slip through as a "retry".
         """
         live_sessions = select(Session.id).where(Session.revoked_at.is_(None))
+        usable: ColumnElement[bool] = RefreshToken.spent_at.is_(None)
+        if grace_cutoff is not None:
+            usable = or_(usable, RefreshToken.spent_at > grace_cutoff)
         result = await self.db.execute(
             update(RefreshToken)
             .where(
                 RefreshToken.token_hash == token_hash,
                 RefreshToken.expires_at > now,
-                or_(RefreshToken.spent_at.is_(None), RefreshToken.spent_at > grace_cutoff),
+                usable,
                 RefreshToken.session_id.in_(live_sessions),
             )
             .values(spent_at=func.coalesce(RefreshToken.spent_at, literal(now, UTCDateTime)))
@@ -215,14 +133,14 @@ class SessionRepository:
         return result.first() is not None
 
     async def get_live(self, session_id: uuid.UUID, *, now: datetime) -> Session | None:
-        result = await self.db.execute(select(Session).where(Session.id == session_id, *_live(now)))
+        result = await self.db.execute(select(Session).where(Session.id == session_id, *live(now)))
         return result.scalar_one_or_none()
 
     async def list_live(self, user_id: uuid.UUID, *, now: datetime) -> list[Session]:
         """The user's live sessions, most recently used first."""
         result = await self.db.execute(
             select(Session)
-            .where(Session.user_id == user_id, *_live(now))
+            .where(Session.user_id == user_id, *live(now))
             .order_by(Session.last_used_at.desc(), Session.id)
         )
         return list(result.scalars())
@@ -239,7 +157,7 @@ class SessionRepository:
                 RefreshToken.token_hash == token_hash,
                 RefreshToken.spent_at.is_(None),
                 RefreshToken.expires_at > now,
-                *_live(now),
+                *live(now),
             )
         )
         row = result.one_or_none()
@@ -250,7 +168,7 @@ class SessionRepository:
     ) -> bool:
         """End the session (only if it is `user_id`'s, when given); False when it was
         not live, or not theirs."""
-        conditions = [Session.id == session_id, *_live(now)]
+        conditions = [Session.id == session_id, *live(now)]
         if user_id is not None:
             conditions.append(Session.user_id == user_id)
         result = await self.db.execute(update(Session).where(*conditions).values(revoked_at=now))
@@ -260,7 +178,7 @@ class SessionRepository:
         self, user_id: uuid.UUID, *, now: datetime, keep: uuid.UUID | None = None
     ) -> int:
         """End every live session of the user, but `keep`; how many were ended."""
-        conditions = [Session.user_id == user_id, *_live(now)]
+        conditions = [Session.user_id == user_id, *live(now)]
         if keep is not None:
             conditions.append(Session.id != keep)
         result = await self.db.execute(update(Session).where(*conditions).values(revoked_at=now))

@@ -1,0 +1,9 @@
+"""The one clock: aware UTC datetimes everywhere (the database stores UTC)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,1 @@
+"""Database access, one module per table family: statements only, no HTTP, no policy."""

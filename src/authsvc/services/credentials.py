@@ -1,0 +1,84 @@
+"""Checking a password the way a login does: throttled first, at a constant cost, counted.
+
+The password grant, the password change and every later flow that asks for the current
+password (account deletion, MFA changes) go through `Credentials`, so a stolen access
+token is never a cheaper password oracle than the login form.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from authsvc.audit import Audit, AuditEvent
+from authsvc.db import Database
+from authsvc.domain import Origin
+from authsvc.errors import Overloaded, Throttled
+from authsvc.models import User
+from authsvc.repositories.sessions import SessionRepository
+from authsvc.security.passwords import PasswordHasher
+from authsvc.throttle import Throttle
+
+
+class Credentials:
+    def __init__(
+        self, db: Database, *, hasher: PasswordHasher, throttle: Throttle, audit: Audit
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._throttle = throttle
+        self._audit = audit
+
+    async def check_throttle(self, email: str, origin: Origin) -> None:
+        """Raise Throttled if a password for this account may not even be tried now."""
+
+        async def known_address() -> bool:
+            if not origin.ip:
+                return False
+            async with self._db.reading() as session:
+                return await SessionRepository(session).has_logged_in_from(email, origin.ip)
+
+        try:
+            await self._throttle.check_login(email, origin.ip, known_address=known_address)
+        except Throttled as exc:
+            self._audit(
+                AuditEvent.LOGIN_THROTTLED,
+                "login throttled",
+                level=logging.WARNING,
+                origin=origin,
+                reason=exc.limit,
+                retry_after=exc.retry_after,
+            )
+            raise
+
+    async def verify(
+        self, user: User | None, password: str, origin: Origin
+    ) -> tuple[bool, str | None]:
+        """(matches, a new hash if the stored one is outdated); with no user, the time a
+        wrong password takes. Raises Overloaded when too many hashes are queued."""
+        try:
+            if user is None:
+                await self._hasher.dummy_verify()
+                return False, None
+            return await self._hasher.verify(password, user.hashed_password)
+        except Overloaded:
+            self._audit(
+                AuditEvent.OVERLOADED,
+                "password check shed",
+                origin=origin,
+                reason="hash queue full",
+            )
+            raise
+
+    async def failed(self, email: str, origin: Origin) -> None:
+        await self._throttle.login_failed(email, origin.ip)
+
+    async def succeeded(self, email: str, origin: Origin) -> None:
+        await self._throttle.login_succeeded(email, origin.ip)
+
+    async def hash(self, password: str, origin: Origin | None, *, purpose: str) -> str:
+        """A hash of a new password; Overloaded (audited) when too many are queued."""
+        try:
+            return await self._hasher.hash(password)
+        except Overloaded:
+            self._audit(AuditEvent.OVERLOADED, f"{purpose} shed", origin=origin)
+            raise
