@@ -127,6 +127,38 @@ def test_reuse_after_grace_ends_the_session_on_every_process(
     assert refresh(a, rotated["refresh_token"]).json()["error"] == "invalid_grant"
 
 
+def test_strict_mode_spends_a_token_once_across_two_processes(empty_db: str) -> None:
+    """With no grace interval, of two processes given one refresh token at the same moment
+    exactly one rotates it; the other is reuse, and the session ends (no forked chain)."""
+    env = authsvc_env(empty_db, AUTHSVC_REFRESH_REUSE_GRACE_SECONDS="0")
+    with (
+        serve(env) as first_url,
+        serve(env, "--no-migrate") as second_url,
+        httpx.Client(base_url=first_url) as a,
+        httpx.Client(base_url=second_url) as b,
+    ):
+        a.post("/auth/register", json={"email": "strict@example.com", "password": PASSWORD})
+        for _ in range(8):  # a race: repeated, so a pass is not luck
+            tokens = login(a, "strict@example.com")
+            barrier = threading.Barrier(2)
+
+            def refresh_on(
+                http: httpx.Client,
+                token: str = tokens["refresh_token"],
+                barrier: threading.Barrier = barrier,
+            ) -> httpx.Response:
+                barrier.wait()
+                return refresh(http, token)
+
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                results = list(pool.map(refresh_on, (a, b)))
+
+            assert sorted(r.status_code for r in results) == [200, 400]
+            (won,) = (r.json() for r in results if r.status_code == 200)
+            assert me(a, won["access_token"]) == 401  # the reuse ended the session
+            assert refresh(b, won["refresh_token"]).json()["error"] == "invalid_grant"
+
+
 def test_sigterm_lets_the_request_in_flight_finish_then_exits_0(empty_db: str) -> None:
     # bcrypt cost 14 makes a registration take about a second: long enough to be mid-flight.
     env = authsvc_env(empty_db, AUTHSVC_BCRYPT_ROUNDS="14")

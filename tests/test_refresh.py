@@ -83,6 +83,24 @@ async def test_concurrent_refreshes_with_one_token_both_succeed(api: Api) -> Non
     assert (await api.me(tokens["access_token"])).status_code == 200  # session alive
 
 
+async def test_strict_mode_lets_one_of_two_concurrent_refreshes_spend_the_token(
+    app_with: AppWith,
+) -> None:
+    """No grace interval: exactly one of two simultaneous uses wins; the other is reuse."""
+    async with app_with(refresh_reuse_grace_seconds=0) as (_app, api):
+        await api.register("alice@example.com")
+        for _ in range(8):  # a race: repeated, so a pass is not luck
+            tokens = (await api.login("alice@example.com")).json()
+
+            responses = await asyncio.gather(
+                *(api.refresh(tokens["refresh_token"]) for _ in range(2))
+            )
+
+            assert sorted(r.status_code for r in responses) == [200, 400]
+            (won,) = (r.json() for r in responses if r.status_code == 200)
+            assert (await api.me(won["access_token"])).status_code == 401  # session ended
+
+
 async def test_unknown_refresh_token_is_invalid_grant(api: Api) -> None:
     response = await api.refresh("not-a-token-we-issued")
     assert response.status_code == 400
