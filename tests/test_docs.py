@@ -77,3 +77,14 @@ def test_every_documented_error_has_an_example() -> None:
                 if status.startswith(("4", "5")) and status != "422":
                     content = response["content"]["application/json"]
                     assert "example" in content or "examples" in content, (method, path, status)
+
+
+def test_readme_lists_every_api_error_code() -> None:
+    from pathlib import Path
+
+    from authsvc.errors import ERRORS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    for error in ERRORS:
+        if error.spec.shape == "api":
+            assert f"| `{error.spec.code}` | {error.spec.status} |" in readme, error.spec.code
