@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from authsvc.errors import InvalidScope
-from authsvc.security.scopes import format_scope, grant, parse_scope
+from authsvc.security.scopes import check_known, format_scope, grant, narrow, parse_scope
 
 
 def test_an_absent_or_blank_scope_asks_for_nothing_in_particular() -> None:
@@ -38,3 +38,18 @@ def test_more_than_allowed_is_refused_naming_what_may_be_asked() -> None:
 
 def test_scopes_are_formatted_sorted() -> None:
     assert format_scope(frozenset({"user", "admin"})) == "admin user"
+
+
+def test_a_login_narrows_to_the_scopes_the_account_holds() -> None:
+    held = frozenset({"user"})
+    assert narrow(frozenset({"user", "admin"}), held) == held
+    assert narrow(frozenset({"admin"}), held) == held  # none held: what the account has
+    assert narrow(None, frozenset({"user", "admin"})) == frozenset({"user", "admin"})
+    assert narrow(frozenset({"admin"}), frozenset({"user", "admin"})) == frozenset({"admin"})
+
+
+def test_an_unknown_scope_name_is_refused_whoever_asks() -> None:
+    check_known(None)
+    check_known(frozenset({"user", "admin", "introspect"}))
+    with pytest.raises(InvalidScope, match="Unknown scope: superuser"):
+        check_known(frozenset({"user", "superuser"}))

@@ -140,14 +140,31 @@ async def test_legacy_bcrypt_hash_verifies_and_is_upgraded(api: Api, app: FastAP
 # --- scopes -----------------------------------------------------------------
 
 
-async def test_requested_scope_must_be_granted(api: Api) -> None:
+async def test_a_scope_the_account_lacks_is_left_out_of_the_grant(api: Api) -> None:
+    """RFC 6749 §3.3: the server may issue less than asked, and says so in `scope`. A
+    refusal here would confirm the password without a login being counted or audited."""
     await api.register("alice@example.com")
 
-    response = await api.login("alice@example.com", scope="user admin")
+    for asked in ("user admin", "admin"):
+        response = await api.login("alice@example.com", scope=asked)
 
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_scope"
-    assert "admin" in response.json()["error_description"]
+        assert response.status_code == 200, response.text
+        assert response.json()["scope"] == "user"
+    sessions = (await api.sessions(response.json()["access_token"])).json()
+    assert len(sessions) == 2  # each was an ordinary, recorded login
+
+
+async def test_an_unknown_scope_is_refused_before_the_password_is_checked(api: Api) -> None:
+    await api.register("alice@example.com")
+
+    right = await api.login("alice@example.com", scope="user superuser")
+    wrong = await api.login("alice@example.com", "not the password", scope="user superuser")
+    nobody = await api.login("nobody@example.com", "whatever pw", scope="user superuser")
+
+    assert right.status_code == wrong.status_code == nobody.status_code == 400
+    assert right.json() == wrong.json() == nobody.json()
+    assert right.json()["error"] == "invalid_scope"
+    assert "superuser" in right.json()["error_description"]
 
 
 async def test_no_scope_means_every_granted_scope(api: Api, app: FastAPI) -> None:

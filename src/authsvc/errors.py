@@ -239,8 +239,9 @@ class InvalidScope(OAuth2Error):
     spec = ErrorSpec(
         "invalid_scope",
         400,
-        "Scope not allowed: admin. Request a subset of: user",
-        "A scope that is malformed, or not granted to the account",
+        "Unknown scope: superuser. This service's scopes are: admin introspect user",
+        "A scope that is malformed or unknown (a login grants the known scopes the account "
+        "holds; a refresh may not widen the session's)",
         shape="oauth",
     )
 

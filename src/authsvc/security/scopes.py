@@ -30,6 +30,26 @@ def parse_scope(value: str | None) -> frozenset[str] | None:
     return frozenset(tokens)
 
 
+def check_known(requested: frozenset[str] | None) -> None:
+    """InvalidScope for a scope this service does not have at all: decided before any
+    account is looked at, so the answer is the same for every account."""
+    unknown = (requested or frozenset()) - SCOPES.keys()
+    if unknown:
+        raise InvalidScope(
+            f"Unknown scope: {' '.join(sorted(unknown))}. "
+            f"This service's scopes are: {' '.join(sorted(SCOPES))}"
+        )
+
+
+def narrow(requested: frozenset[str] | None, held: frozenset[str]) -> frozenset[str]:
+    """What a login grants (RFC 6749 §3.3 lets the server issue less than asked): the
+    requested scopes the account holds; all it holds when none are asked for, or when it
+    holds none of them (every account holds `user`). Never an error, so that a correct
+    password is not told apart by a refusal that names the account's scopes."""
+    granted = held if requested is None else requested & held
+    return granted or held
+
+
 def grant(requested: frozenset[str] | None, allowed: frozenset[str]) -> frozenset[str]:
     """What to grant: all that is allowed when nothing is asked for, else a subset or an error."""
     if requested is None:

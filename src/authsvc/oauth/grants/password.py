@@ -44,6 +44,7 @@ class PasswordGrant:
         email, password = request.parameters["username"], request.parameters["password"]
         origin = request.origin
         requested = scope_rules.parse_scope(request.scope)
+        scope_rules.check_known(requested)
         await self._credentials.check_throttle(email, origin)
         async with self._db.reading() as session:
             user = await UserRepository(session).get_by_email(email)
@@ -56,7 +57,7 @@ class PasswordGrant:
         if not user.is_active:
             # The same answer as a wrong password: it must not confirm a guessed one.
             self._failed(user.id, request, "disabled")
-        granted = scope_rules.grant(requested, user.scope_set)
+        granted = scope_rules.narrow(requested, user.scope_set)
 
         now = utcnow()
         async with self._db.transaction() as session:
