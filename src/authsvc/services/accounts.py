@@ -26,6 +26,20 @@ class AccountService:
         self._throttle = throttle
         self._audit = audit
 
+    async def _replace_hash(self, principal: Principal, verified: str, new_hash: str) -> int | None:
+        """Set the new hash if `verified` is still the account's, and end every other
+        session, in one transaction; how many ended, or None if the hash had changed."""
+        async with self._db.transaction() as session:
+            # Conditional on the hash checked: of two concurrent changes, one wins.
+            changed = await UserRepository(session).replace_password_hash(
+                principal.user.id, verified, new_hash
+            )
+            if not changed:
+                return None
+            return await SessionRepository(session).revoke_all(
+                principal.user.id, now=utcnow(), keep=principal.session_id
+            )
+
     async def register(
         self, *, email: str, password: str, full_name: str | None, origin: Origin
     ) -> User:
@@ -113,16 +127,24 @@ class AccountService:
             )
             raise WrongPassword
         new_hash = await self._credentials.hash(new_password, origin, purpose="password change")
-        async with self._db.transaction() as session:
-            # Conditional on the hash just checked: of two concurrent changes, one wins.
-            changed = await UserRepository(session).replace_password_hash(
-                user.id, user.hashed_password, new_hash
-            )
-            if not changed:
+        verified = user.hashed_password
+        for _attempt in range(3):
+            ended = await self._replace_hash(principal, verified, new_hash)
+            if ended is not None:
+                break
+            # The hash changed since it was checked. A login may have re-hashed the same
+            # password (a raised cost): then the change still stands. Anything else was
+            # another change, which wins.
+            async with self._db.reading() as session:
+                current = await UserRepository(session).get(user.id)
+            if current is None or current.hashed_password == verified:
                 raise PasswordChangedMeanwhile
-            ended = await SessionRepository(session).revoke_all(
-                user.id, now=utcnow(), keep=principal.session_id
-            )
+            still, _ = await self._credentials.verify(current, current_password, origin)
+            if not still:
+                raise PasswordChangedMeanwhile
+            verified = current.hashed_password
+        else:
+            raise PasswordChangedMeanwhile
         await self._credentials.succeeded(user.email, origin)
         self._audit(
             AuditEvent.PASSWORD_CHANGED,
