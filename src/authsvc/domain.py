@@ -5,9 +5,8 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Final, Literal
-
-from authsvc.models import User
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,10 +19,27 @@ class Origin:
 
 
 @dataclass(frozen=True, slots=True)
+class Account:
+    """A user as the per-request check reads it (the columns of `models.User`)."""
+
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    scopes: str  # space-separated
+    is_active: bool
+    created_at: datetime
+    hashed_password: str
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     """Who a live access token speaks for: the user, its session, the scopes it carries."""
 
-    user: User
+    user: Account
     session_id: uuid.UUID
     scopes: frozenset[str]
 

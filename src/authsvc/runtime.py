@@ -22,6 +22,7 @@ from authsvc.oauth.grants.refresh import RefreshTokenGrant
 from authsvc.oauth.introspection import Introspection
 from authsvc.oauth.issuer import TokenIssuer
 from authsvc.oauth.revocation import Revocation
+from authsvc.repositories.live_sessions import live_sessions
 from authsvc.security.keys import TokenKeys
 from authsvc.security.password_policy import common_passwords
 from authsvc.security.passwords import PasswordHasher
@@ -82,7 +83,7 @@ class Runtime:
             refresh_lifetime=timedelta(minutes=settings.refresh_token_expire_minutes),
             default_client_id=settings.default_client_id,
         )
-        bearer = BearerAuth(db, codec=codec)
+        bearer = BearerAuth(live_sessions(db.engine), codec=codec)
         grants = GrantRegistry(default=PasswordGrant.grant_type)
         grants.register(PasswordGrant(db, credentials=credentials, issuer=issuer, audit=audit))
         grants.register(
@@ -115,6 +116,7 @@ class Runtime:
         return self.db.engine
 
     async def aclose(self) -> None:
+        await self.bearer.aclose()
         await self.db.aclose()
         await self.throttle.aclose()
         if self.metrics is not None:

@@ -13,8 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 
 from authsvc.client_ip import client_ip
-from authsvc.domain import Origin, Principal
-from authsvc.models import User
+from authsvc.domain import Account, Origin, Principal
 from authsvc.oauth.bearer import BearerAuth
 from authsvc.oauth.grants import GrantRegistry
 from authsvc.oauth.introspection import Introspection
@@ -88,11 +87,11 @@ async def get_principal(
 CurrentPrincipal = Annotated[Principal, Security(get_principal, scopes=[scope_rules.USER])]
 
 
-async def get_current_user(principal: Annotated[Principal, Security(get_principal)]) -> User:
+async def get_current_user(principal: Annotated[Principal, Security(get_principal)]) -> Account:
     return principal.user
 
 
-CurrentUser = Annotated[User, Security(get_current_user, scopes=[scope_rules.USER])]
+CurrentUser = Annotated[Account, Security(get_current_user, scopes=[scope_rules.USER])]
 
 # A resource server asking about other tokens (RFC 7662).
 ResourceServer = Annotated[Principal, Security(get_principal, scopes=[scope_rules.INTROSPECT])]

@@ -15,7 +15,7 @@ from authsvc.api.deps import (
     Sessions,
 )
 from authsvc.api.errors import responses
-from authsvc.domain import UNCHANGED
+from authsvc.domain import UNCHANGED, Account
 from authsvc.errors import (
     BodyTooLarge,
     DatabaseUnavailable,
@@ -29,7 +29,6 @@ from authsvc.errors import (
     Throttled,
     WrongPassword,
 )
-from authsvc.models import User
 from authsvc.schemas import SessionOut, UserOut, UserUpdate
 
 router = APIRouter(
@@ -40,7 +39,7 @@ router = APIRouter(
 
 
 @router.get("/me", response_model=UserOut, summary="The account behind the access token")
-async def read_me(user: CurrentUser) -> User:
+async def read_me(user: CurrentUser) -> Account:
     return user
 
 
@@ -50,7 +49,7 @@ async def read_me(user: CurrentUser) -> User:
     responses=responses(BodyTooLarge, InvalidBody),
     summary="Change your name",
 )
-async def update_me(body: UserUpdate, user: CurrentUser, accounts: Accounts) -> User:
+async def update_me(body: UserUpdate, user: CurrentUser, accounts: Accounts) -> Account:
     full_name = body.full_name if "full_name" in body.model_fields_set else UNCHANGED
     return await accounts.update_profile(user, full_name=full_name)
 

@@ -8,16 +8,15 @@ so that a logout, revocation, password change or disable takes effect at once.
 from __future__ import annotations
 
 from authsvc.clock import utcnow
-from authsvc.db import Database
 from authsvc.domain import Principal
 from authsvc.errors import InsufficientScope, InvalidToken, NotAuthenticated
-from authsvc.repositories.users import UserRepository
+from authsvc.repositories.live_sessions import LiveSessions
 from authsvc.security.tokens import AccessClaims, AccessTokenCodec, InvalidTokenError
 
 
 class BearerAuth:
-    def __init__(self, db: Database, *, codec: AccessTokenCodec) -> None:
-        self._db = db
+    def __init__(self, live: LiveSessions, *, codec: AccessTokenCodec) -> None:
+        self._live = live
         self.codec = codec
 
     async def authenticate(self, token: str | None, *, required: frozenset[str]) -> Principal:
@@ -41,12 +40,12 @@ class BearerAuth:
     async def resolve(self, token: str) -> tuple[Principal, AccessClaims]:
         """The principal and claims of a live access token, or InvalidTokenError."""
         claims = self.codec.decode(token)
-        async with self._db.reading() as session:
-            user = await UserRepository(session).get_with_live_session(
-                claims.user_id, claims.session_id, now=utcnow()
-            )
+        user = await self._live.account(claims.user_id, claims.session_id, now=utcnow())
         if user is None:
             raise InvalidTokenError("The session of this access token has ended")
         if not user.is_active:
             raise InvalidTokenError("This account is disabled")
         return Principal(user, claims.session_id, claims.scopes & user.scope_set), claims
+
+    async def aclose(self) -> None:
+        await self._live.aclose()

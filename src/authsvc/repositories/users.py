@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -11,8 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from authsvc.emails import email_key, storable
 from authsvc.errors import EmailTaken
-from authsvc.models import Session, User
-from authsvc.repositories.sessions import live
+from authsvc.models import User
 
 
 class UserRepository:
@@ -81,14 +79,3 @@ class UserRepository:
             .values(full_name=full_name)
             .execution_options(synchronize_session=False)
         )
-
-    async def get_with_live_session(
-        self, user_id: uuid.UUID, session_id: uuid.UUID, *, now: datetime
-    ) -> User | None:
-        """The user, if `session_id` is theirs and live: one query per authenticated call."""
-        result = await self.db.execute(
-            select(User)
-            .join(Session, Session.user_id == User.id)
-            .where(User.id == user_id, Session.id == session_id, *live(now))
-        )
-        return result.scalar_one_or_none()

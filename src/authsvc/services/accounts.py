@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from authsvc.audit import Audit, AuditEvent
 from authsvc.clock import utcnow
 from authsvc.db import Database
-from authsvc.domain import UNCHANGED, Origin, Principal, Unchanged
+from authsvc.domain import UNCHANGED, Account, Origin, Principal, Unchanged
 from authsvc.errors import PasswordChangedMeanwhile, Throttled, WrongPassword
 from authsvc.models import User
 from authsvc.repositories.sessions import SessionRepository
@@ -97,13 +98,13 @@ class AccountService:
         self._audit(AuditEvent.REGISTER, "user registered", user_id=user.id)
         return user
 
-    async def update_profile(self, user: User, *, full_name: str | Unchanged | None) -> User:
+    async def update_profile(self, user: Account, *, full_name: str | Unchanged | None) -> Account:
         """Change what is given; a field left UNCHANGED stays as it is, None clears it."""
-        if full_name is not UNCHANGED:
-            async with self._db.transaction() as session:
-                await UserRepository(session).set_full_name(user.id, full_name)
-            user.full_name = full_name
-        return user
+        if full_name is UNCHANGED:
+            return user
+        async with self._db.transaction() as session:
+            await UserRepository(session).set_full_name(user.id, full_name)
+        return replace(user, full_name=full_name)
 
     async def change_password(
         self, principal: Principal, *, current_password: str, new_password: str, origin: Origin
@@ -116,7 +117,7 @@ class AccountService:
         """
         user = principal.user
         await self._credentials.check_throttle(user.email, origin)
-        ok, _ = await self._credentials.verify(user, current_password, origin)
+        ok, _ = await self._credentials.verify(user.hashed_password, current_password, origin)
         if not ok:
             await self._credentials.failed(user.email, origin)
             self._audit(
@@ -139,7 +140,9 @@ class AccountService:
                 current = await UserRepository(session).get(user.id)
             if current is None or current.hashed_password == verified:
                 raise PasswordChangedMeanwhile
-            still, _ = await self._credentials.verify(current, current_password, origin)
+            still, _ = await self._credentials.verify(
+                current.hashed_password, current_password, origin
+            )
             if not still:
                 raise PasswordChangedMeanwhile
             verified = current.hashed_password

@@ -13,7 +13,6 @@ from authsvc.audit import Audit, AuditEvent
 from authsvc.db import Database
 from authsvc.domain import Origin
 from authsvc.errors import Overloaded, Throttled
-from authsvc.models import User
 from authsvc.repositories.sessions import SessionRepository
 from authsvc.security.passwords import PasswordHasher
 from authsvc.throttle import Throttle
@@ -51,15 +50,15 @@ class Credentials:
             raise
 
     async def verify(
-        self, user: User | None, password: str, origin: Origin
+        self, hashed: str | None, password: str, origin: Origin
     ) -> tuple[bool, str | None]:
-        """(matches, a new hash if the stored one is outdated); with no user, the time a
-        wrong password takes. Raises Overloaded when too many hashes are queued."""
+        """(matches, a new hash if the stored one is outdated); with no hash (no such
+        account), the time a wrong password takes. Overloaded when too many are queued."""
         try:
-            if user is None:
+            if hashed is None:
                 await self._hasher.dummy_verify()
                 return False, None
-            return await self._hasher.verify(password, user.hashed_password)
+            return await self._hasher.verify(password, hashed)
         except Overloaded:
             self._audit(
                 AuditEvent.OVERLOADED,

@@ -48,7 +48,8 @@ class PasswordGrant:
         await self._credentials.check_throttle(email, origin)
         async with self._db.reading() as session:
             user = await UserRepository(session).get_by_email(email)
-        ok, new_hash = await self._credentials.verify(user, password, origin)
+        hashed = user.hashed_password if user else None
+        ok, new_hash = await self._credentials.verify(hashed, password, origin)
         if not ok or user is None:
             await self._credentials.failed(email, origin)
             self._failed(
