@@ -43,9 +43,14 @@ def test_scopes_are_formatted_sorted() -> None:
 def test_a_login_narrows_to_the_scopes_the_account_holds() -> None:
     held = frozenset({"user"})
     assert narrow(frozenset({"user", "admin"}), held) == held
-    assert narrow(frozenset({"admin"}), held) == held  # none held: what the account has
+    assert narrow(frozenset({"admin"}), held) == held  # none held: `user` alone
     assert narrow(None, frozenset({"user", "admin"})) == frozenset({"user", "admin"})
     assert narrow(frozenset({"admin"}), frozenset({"user", "admin"})) == frozenset({"admin"})
+
+
+def test_asking_for_a_scope_not_held_never_grants_one_not_asked_for() -> None:
+    """An admin asking only for `introspect` gets `user`, not `admin`."""
+    assert narrow(frozenset({"introspect"}), frozenset({"user", "admin"})) == frozenset({"user"})
 
 
 def test_an_unknown_scope_name_is_refused_whoever_asks() -> None:

@@ -337,3 +337,16 @@ def test_purge_sessions_command_on_a_database_not_migrated_says_so(tmp_path: Pat
     assert result.returncode == 2
     assert "migrated" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_purge_sessions_command_needs_no_signing_key(tmp_path: Path, empty_db: str) -> None:
+    """It only talks to the database: no key to load, no development secret written."""
+    env = authsvc_env(empty_db, AUTHSVC_JWT_ALGORITHM="EdDSA")
+    env.pop("AUTHSVC_JWT_SECRET")
+
+    result = run_cli("purge-sessions", env=env, cwd=tmp_path)
+
+    assert result.returncode == 2, result.stdout  # not migrated: said in one line
+    assert "migrated" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob(".authsvc-*"))

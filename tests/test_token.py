@@ -154,13 +154,32 @@ async def test_a_scope_the_account_lacks_is_left_out_of_the_grant(api: Api) -> N
     assert len(sessions) == 2  # each was an ordinary, recorded login
 
 
-async def test_an_unknown_scope_is_refused_before_the_password_is_checked(api: Api) -> None:
+async def test_an_admin_asking_for_a_scope_it_lacks_is_not_given_admin(
+    api: Api, app: FastAPI
+) -> None:
+    await api.register("admin@example.com")
+    await execute(app, "UPDATE users SET scopes = 'admin user'")
+
+    response = await api.login("admin@example.com", scope="introspect")
+
+    assert response.json()["scope"] == "user"
+    refreshed = await api.refresh(response.json()["refresh_token"])
+    assert refreshed.json()["scope"] == "user"
+
+
+async def test_an_unknown_scope_is_refused_before_the_password_is_checked(
+    api: Api, app: FastAPI
+) -> None:
     await api.register("alice@example.com")
+
+    hasher = runtime(app).hasher
+    hashes_before = hasher.hashes_run
 
     right = await api.login("alice@example.com", scope="user superuser")
     wrong = await api.login("alice@example.com", "not the password", scope="user superuser")
     nobody = await api.login("nobody@example.com", "whatever pw", scope="user superuser")
 
+    assert hasher.hashes_run == hashes_before  # refused before any password was checked
     assert right.status_code == wrong.status_code == nobody.status_code == 400
     assert right.json() == wrong.json() == nobody.json()
     assert right.json()["error"] == "invalid_scope"

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from authsvc import __version__
-from authsvc.api import auth, health, metrics, root, users, wellknown
+from authsvc.api import auth, health, metrics, oauth, root, users, wellknown
 from authsvc.api.errors import add_exception_handlers
 from authsvc.api.token import token_router
 from authsvc.config import Settings
@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
         app.include_router(metrics.router)
     app.include_router(auth.router)
     app.include_router(token_router(runtime.grants))
+    app.include_router(oauth.router)
     app.include_router(users.router)
     app.include_router(wellknown.router)
 

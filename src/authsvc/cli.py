@@ -243,22 +243,27 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _purge_sessions(_args: argparse.Namespace, settings: Settings) -> int:
+    from sqlalchemy.exc import DBAPIError
+
+    from authsvc.audit import Audit
+    from authsvc.db import Database, create_engine
     from authsvc.errors import DatabaseUnavailable
-    from authsvc.runtime import Runtime
+    from authsvc.services.sessions import SessionService
 
     async def purge() -> tuple[int, int]:
-        runtime = Runtime.build(settings)
+        db = Database(create_engine(settings))  # the database alone: no keys needed
         try:
             retention = timedelta(days=settings.ended_session_retention_days)
-            return await runtime.sessions.purge(retention=retention)
+            return await SessionService(db, audit=Audit(None)).purge(retention=retention)
         finally:
-            await runtime.aclose()
+            await db.aclose()
 
     try:
         sessions, tokens = asyncio.run(purge())
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, DBAPIError) as exc:
+        cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) else exc
         raise CliError(
-            f"cannot purge: {type(exc.__cause__).__name__}; is the database up and migrated?"
+            f"cannot purge: {type(cause).__name__}; is the database up and migrated?"
         ) from None
     print(f"deleted {sessions} ended sessions and {tokens} expired refresh tokens")
     return 0

@@ -1,7 +1,8 @@
 """Every error the service answers with, in one table: a stable code, a status, a message.
 
 Services raise these; `api/errors.py` renders them and documents them in each route's
-OpenAPI `responses` from the same entries, so a message is written once. Two shapes:
+OpenAPI `responses` from the same entries (a route may give a more specific message
+for its example; code and status always come from here). Two shapes:
 
 - API errors: `{"detail": "...", "code": "..."}`; `code` is stable, `detail` says what
   to fix and may change wording.
@@ -13,8 +14,9 @@ Adding an error means adding a class here (and listing it in `ERRORS`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 Shape = Literal["api", "oauth"]
 
@@ -26,7 +28,9 @@ class ErrorSpec:
     message: str  # the default `detail` / `error_description`
     description: str  # what the OpenAPI document says of it
     shape: Shape = "api"
-    retry_after: int | None = None  # the example Retry-After; set: the response has one
+    # Set: the response carries Retry-After, with this many seconds unless the raiser says.
+    retry_after: int | None = None
+    retry_after_meaning: str = "Seconds to wait before retrying"
 
 
 class ServiceError(Exception):
@@ -37,7 +41,22 @@ class ServiceError(Exception):
     def __init__(self, message: str | None = None, *, retry_after: int | None = None) -> None:
         self.message = message if message is not None else self.spec.message
         super().__init__(self.message)
-        self.retry_after = retry_after
+        self.retry_after = retry_after if retry_after is not None else self.spec.retry_after
+
+    def body(self, detail: Any = None) -> dict[str, Any]:
+        """The JSON body, in the error's shape; `detail` replaces the message (a 422's list)."""
+        if self.spec.shape == "oauth":
+            return {"error": self.spec.code, "error_description": rfc6749_text(self.message)}
+        return {"detail": self.message if detail is None else detail, "code": self.spec.code}
+
+
+_NOT_RFC6749_TEXT = re.compile(r"[^\x20-\x21\x23-\x5b\x5d-\x7e]")
+
+
+def rfc6749_text(description: str) -> str:
+    """RFC 6749 §5.2 allows only printable ASCII less `"` and `\\` in error_description;
+    descriptions may quote what the client sent, so anything else becomes `?`."""
+    return _NOT_RFC6749_TEXT.sub("?", description)
 
 
 # --- accounts -------------------------------------------------------------------
@@ -135,6 +154,7 @@ class Throttled(ServiceError):
         "Over a rate limit (failed logins, or registrations, from this address or for this "
         "account); checked before any password is hashed, so it costs nothing",
         retry_after=540,
+        retry_after_meaning="Seconds until another attempt may be made",
     )
 
     def __init__(self, message: str, *, limit: str, retry_after: int) -> None:
@@ -151,6 +171,7 @@ class Overloaded(ServiceError):
         "The server is busy checking other passwords; retry shortly",
         "Too many password hashes already queued (load shedding); retry after the delay",
         retry_after=2,
+        retry_after_meaning="Seconds after which the queue has likely drained",
     )
 
 
@@ -184,6 +205,12 @@ class InvalidBody(ServiceError):
     )
 
 
+class BadRequest(ServiceError):
+    """A request the HTTP layer could not read at all (the routes' own checks say more)."""
+
+    spec = ErrorSpec("bad_request", 400, "Bad Request", "The request could not be read")
+
+
 class NotFound(ServiceError):
     spec = ErrorSpec("not_found", 404, "Not Found", "Nothing here")
 
@@ -209,7 +236,7 @@ class InvalidRequest(OAuth2Error):
     spec = ErrorSpec(
         "invalid_request",
         400,
-        "Missing parameter: password",
+        "Send the parameters as application/x-www-form-urlencoded",
         "A parameter is missing, repeated or malformed",
         shape="oauth",
     )
@@ -267,6 +294,7 @@ class SlowDown(OAuth2Error):
         "for this account. Checked before the password is, so a throttled try costs nothing.",
         shape="oauth",
         retry_after=540,
+        retry_after_meaning="Seconds until another login may be tried",
     )
 
 
@@ -275,9 +303,10 @@ class TemporarilyUnavailable(OAuth2Error):
         "temporarily_unavailable",
         503,
         "The server is busy checking other passwords; retry shortly",
-        "Too many password checks already queued (load shedding), or the database is down",
+        "Too many password checks already queued (load shedding), or the database is unavailable",
         shape="oauth",
         retry_after=2,
+        retry_after_meaning="Seconds after which to retry",
     )
 
 
@@ -294,6 +323,7 @@ ERRORS: tuple[type[ServiceError], ...] = (
     DatabaseUnavailable,
     BodyTooLarge,
     InvalidBody,
+    BadRequest,
     NotFound,
     MethodNotAllowed,
     InternalError,

@@ -9,7 +9,6 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authsvc.api.errors import body
 from authsvc.errors import BodyTooLarge
 
 
@@ -60,7 +59,7 @@ class BodySizeLimitMiddleware:
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         error = BodyTooLarge(f"The request body must be at most {self.max_bytes} bytes")
         response = JSONResponse(
-            body(error),
+            error.body(),
             status_code=error.spec.status,
             headers={"Connection": "close"},  # the rest of the body is not read
         )

@@ -11,7 +11,6 @@ import uuid
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authsvc.api.errors import body
 from authsvc.errors import InternalError
 from authsvc.logs import request_id
 from authsvc.metrics import Metrics
@@ -19,7 +18,7 @@ from authsvc.metrics import Metrics
 access_log = logging.getLogger("authsvc.access")
 error_log = logging.getLogger("authsvc.error")
 
-_ERROR_BODY = json.dumps(body(InternalError), separators=(",", ":")).encode()
+_ERROR_BODY = json.dumps(InternalError().body(), separators=(",", ":")).encode()
 _ERROR_HEADERS = [
     (b"content-type", b"application/json"),
     (b"content-length", str(len(_ERROR_BODY)).encode()),

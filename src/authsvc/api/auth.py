@@ -1,49 +1,45 @@
-"""/auth: registration, logout, and the OAuth endpoints but the token endpoint's grants."""
+"""/auth: registration and logout (the OAuth endpoints are `token.py` and `oauth.py`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Query, status
 
-from authsvc.api.deps import (
-    Accounts,
-    CurrentPrincipal,
-    Introspector,
-    RequestOrigin,
-    ResourceServer,
-    Revoker,
-    Sessions,
-)
+from authsvc.api.deps import BEARER_ERRORS, Accounts, CurrentPrincipal, RequestOrigin, Sessions
 from authsvc.api.errors import responses
-from authsvc.api.forms import TokenParameterForm, form_body
 from authsvc.errors import (
     BodyTooLarge,
     DatabaseUnavailable,
     EmailTaken,
-    InsufficientScope,
     InvalidBody,
-    InvalidRequest,
-    InvalidToken,
-    NotAuthenticated,
     Overloaded,
     Throttled,
-    UnauthorizedClient,
 )
 from authsvc.models import User
-from authsvc.schemas import IntrospectionResponse, TokenParameter, UserCreate, UserOut
+from authsvc.schemas import UserCreate, UserOut
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
-BEARER = (NotAuthenticated, InvalidToken, InsufficientScope)
-TOKEN_PARAMETER_ERRORS = (InvalidRequest, UnauthorizedClient, BodyTooLarge, DatabaseUnavailable)
+REGISTRATION_THROTTLED = Throttled(
+    "Too many registrations from this address; retry in a while",
+    limit="register-ip",
+    retry_after=1800,
+)
 
 
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
     response_model=UserOut,
-    responses=responses(EmailTaken, BodyTooLarge, InvalidBody, Throttled, Overloaded),
+    responses=responses(
+        EmailTaken,
+        BodyTooLarge,
+        InvalidBody,
+        REGISTRATION_THROTTLED,
+        Overloaded,
+        DatabaseUnavailable,
+    ),
     summary="Create an account",
     description="The password must be 8 to 1024 characters (any Unicode), not one of the "
     "100,000 most common passwords, and must not contain the name part of the email; "
@@ -58,7 +54,7 @@ async def register(body: UserCreate, origin: RequestOrigin, accounts: Accounts) 
 @router.post(
     "/logout",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=responses(*BEARER, InvalidBody, DatabaseUnavailable),
+    responses=responses(*BEARER_ERRORS, InvalidBody, DatabaseUnavailable),
     summary="End this session, or every session of the account",
     description="Ends the session of the access token (its refresh token and access tokens "
     "stop working at once); with `all=true`, every session of the account.",
@@ -71,41 +67,3 @@ async def logout(
     ] = False,
 ) -> None:
     await sessions.logout(principal, everywhere=everywhere)
-
-
-@router.post(
-    "/revoke",
-    response_class=Response,
-    responses={
-        200: {"description": "Revoked, or nothing to revoke (RFC 7009 §2.2)", "content": {}},
-        **responses(*TOKEN_PARAMETER_ERRORS),
-    },
-    summary="Revoke a token (RFC 7009)",
-    description="A refresh or access token ends its whole session. Unknown, expired, "
-    "already revoked and malformed tokens get the same empty 200: a client may always "
-    "discard its tokens after calling this.",
-    openapi_extra=form_body(TokenParameter.model_json_schema()),
-)
-async def revoke(form: TokenParameterForm, revocation: Revoker) -> Response:
-    await revocation.revoke(form.token, client_id=form.client_id)
-    return Response(status_code=status.HTTP_200_OK)
-
-
-@router.post(
-    "/introspect",
-    response_model=IntrospectionResponse,
-    response_model_exclude_none=True,
-    responses=responses(*TOKEN_PARAMETER_ERRORS, *BEARER),
-    summary="Is this token live? (RFC 7662)",
-    description="For resource servers that must know at once that a token was revoked. "
-    "The caller needs a bearer token with the `introspect` scope. A live access or refresh "
-    'token is described; anything else gets `{"active": false}`.',
-    openapi_extra=form_body(TokenParameter.model_json_schema()),
-)
-async def introspect(
-    _caller: ResourceServer,  # first: an unauthenticated caller learns nothing, not even
-    form: TokenParameterForm,  # what is wrong with its form
-    introspection: Introspector,
-) -> IntrospectionResponse:
-    description = await introspection.describe(form.token, client_id=form.client_id)
-    return IntrospectionResponse.model_validate(description)

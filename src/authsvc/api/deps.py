@@ -14,6 +14,7 @@ from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 
 from authsvc.client_ip import client_ip
 from authsvc.domain import Account, Origin, Principal
+from authsvc.errors import InsufficientScope, InvalidToken, NotAuthenticated
 from authsvc.oauth.bearer import BearerAuth
 from authsvc.oauth.grants import GrantRegistry
 from authsvc.oauth.introspection import Introspection
@@ -92,6 +93,9 @@ async def get_current_user(principal: Annotated[Principal, Security(get_principa
 
 
 CurrentUser = Annotated[Account, Security(get_current_user, scopes=[scope_rules.USER])]
+
+# What a route behind a bearer token can answer (for its `responses=`).
+BEARER_ERRORS = (NotAuthenticated, InvalidToken, InsufficientScope)
 
 # A resource server asking about other tokens (RFC 7662).
 ResourceServer = Annotated[Principal, Security(get_principal, scopes=[scope_rules.INTROSPECT])]

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, status
 
 from authsvc.api.deps import (
+    BEARER_ERRORS,
     Accounts,
     CurrentPrincipal,
     CurrentUser,
@@ -19,10 +20,7 @@ from authsvc.domain import UNCHANGED, Account
 from authsvc.errors import (
     BodyTooLarge,
     DatabaseUnavailable,
-    InsufficientScope,
     InvalidBody,
-    InvalidToken,
-    NotAuthenticated,
     Overloaded,
     PasswordChangedMeanwhile,
     SessionNotFound,
@@ -34,7 +32,7 @@ from authsvc.schemas import SessionOut, UserOut, UserUpdate
 router = APIRouter(
     prefix="/users",
     tags=["users"],
-    responses=responses(NotAuthenticated, InvalidToken, InsufficientScope, DatabaseUnavailable),
+    responses=responses(*BEARER_ERRORS, DatabaseUnavailable),
 )
 
 
@@ -58,7 +56,13 @@ async def update_me(body: UserUpdate, user: CurrentUser, accounts: Accounts) -> 
     "/me/password",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=responses(
-        WrongPassword, Throttled, PasswordChangedMeanwhile, BodyTooLarge, InvalidBody, Overloaded
+        WrongPassword,
+        Throttled,
+        PasswordChangedMeanwhile,
+        BodyTooLarge,
+        InvalidBody,
+        Overloaded,
+        DatabaseUnavailable,
     ),
     summary="Change your password; signs out every other session",
     description="Needs the current password. The new one follows the registration rules "

@@ -84,8 +84,7 @@ class _Codec:
         self._uuid_in = User.id.type.dialect_impl(dialect).bind_processor(dialect)
         self._time_in = Session.expires_at.type.dialect_impl(dialect).bind_processor(dialect)
         self._out: list[Callable[[Any], Any] | None] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in _COLUMNS
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in _COLUMNS
         ]
 
     def params(self, user_id: uuid.UUID, session_id: uuid.UUID, now: datetime) -> list[Any]:

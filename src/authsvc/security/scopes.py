@@ -43,11 +43,13 @@ def check_known(requested: frozenset[str] | None) -> None:
 
 def narrow(requested: frozenset[str] | None, held: frozenset[str]) -> frozenset[str]:
     """What a login grants (RFC 6749 §3.3 lets the server issue less than asked): the
-    requested scopes the account holds; all it holds when none are asked for, or when it
-    holds none of them (every account holds `user`). Never an error, so that a correct
-    password is not told apart by a refusal that names the account's scopes."""
-    granted = held if requested is None else requested & held
-    return granted or held
+    requested scopes the account holds, or all it holds when nothing is asked for. When
+    it holds none of those asked for, only `user`, which every account holds: never more
+    than was asked for beyond that. Never an error, so that a correct password is not
+    told apart by a refusal that names the account's scopes."""
+    if requested is None:
+        return held
+    return (requested & held) or frozenset({USER})
 
 
 def grant(requested: frozenset[str] | None, allowed: frozenset[str]) -> frozenset[str]:

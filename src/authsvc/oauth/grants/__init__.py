@@ -13,14 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from authsvc.domain import Origin, TokenPair
-from authsvc.errors import (
-    InvalidRequest,
-    Overloaded,
-    SlowDown,
-    TemporarilyUnavailable,
-    Throttled,
-    UnsupportedGrantType,
-)
+from authsvc.errors import InvalidRequest, UnsupportedGrantType
 from authsvc.oauth.clients import check_client_id
 
 # Parameters of the token endpoint itself, whatever the grant (RFC 6749 §3.2, §3.3).
@@ -55,7 +48,8 @@ class Grant(Protocol):
     def parameters(self) -> tuple[Parameter, ...]: ...
 
     async def exchange(self, request: GrantRequest) -> TokenPair:
-        """Tokens, or an OAuth2Error (or Throttled/Overloaded) saying why not."""
+        """Tokens, or an OAuth2Error saying why not (Throttled, Overloaded and
+        DatabaseUnavailable too: the endpoint puts those in OAuth's words)."""
         ...
 
 
@@ -91,7 +85,7 @@ class GrantRegistry:
         grant = self._grants.get(grant_type or "")
         if grant is None:
             raise UnsupportedGrantType(
-                f"Unsupported grant_type {grant_type!r}; use {self._choices()}"
+                f"Unsupported grant_type {grant_type!r}; use {self.choices()}"
             )
         for parameter in grant.parameters:
             if parameter.required and not form.get(parameter.name):
@@ -101,14 +95,10 @@ class GrantRegistry:
             scope=form.get("scope"),
             origin=replace(origin, client_id=client_id),
         )
-        try:
-            return await grant.exchange(request)
-        except Throttled as exc:  # in OAuth's words (RFC 6749 §5.2, RFC 8628 §3.5)
-            raise SlowDown(exc.message, retry_after=exc.retry_after) from exc
-        except Overloaded as exc:
-            raise TemporarilyUnavailable(exc.message, retry_after=exc.retry_after) from exc
+        return await grant.exchange(request)
 
-    def _choices(self) -> str:
+    def choices(self) -> str:
+        """The grant types, as a sentence names them: 'a', 'b' or 'c'."""
         quoted = [f"'{grant_type}'" for grant_type in self._grants]
         if len(quoted) < 2:
             return "".join(quoted)
