@@ -13,7 +13,7 @@ from authsvc.config import Settings
 from authsvc.domain import Origin, TokenPair
 from authsvc.errors import InvalidGrant, InvalidRequest, UnsupportedGrantType
 from authsvc.oauth.grants import GrantRegistry, GrantRequest, Parameter
-from authsvc.oauth.issuer import TokenIssuer
+from authsvc.oauth.minter import TokenMinter
 from authsvc.repositories.users import UserRepository
 from authsvc.runtime import Runtime
 from tests.support.app import Api, http_client
@@ -29,7 +29,7 @@ class MagicWordGrant:
 
     def __init__(self, runtime: Runtime) -> None:
         self._db = runtime.db
-        self._issuer: TokenIssuer = runtime.issuer
+        self._minter: TokenMinter = runtime.minter
 
     async def exchange(self, request: GrantRequest) -> TokenPair:
         if request.parameters["word"] != "please":
@@ -38,7 +38,7 @@ class MagicWordGrant:
             user = await UserRepository(session).get_by_email(request.parameters["email"])
             if user is None:
                 raise InvalidGrant("No such account")
-            _login, pair = await self._issuer.start_session(
+            _login, pair = await self._minter.start_session(
                 session, user_id=user.id, scopes=user.scope_set, origin=request.origin, now=utcnow()
             )
         return pair
@@ -47,9 +47,7 @@ class MagicWordGrant:
 @pytest.fixture
 async def magic_api(settings: Settings) -> AsyncIterator[Api]:
     """The app with one more grant, registered through the registry and nothing else."""
-    runtime = Runtime.build(settings)
-    runtime.grants.register(MagicWordGrant(runtime))
-    app = create_app(settings, runtime=runtime)
+    app = create_app(settings, grants=[MagicWordGrant])
     async with app.router.lifespan_context(app), http_client(app) as client:
         yield Api(client)
 
@@ -118,6 +116,9 @@ async def test_registry_dispatch_rules() -> None:
         await registry.exchange({"value": "v", "client_id": "\x01"}, Origin())
     with pytest.raises(ValueError, match="registered already"):
         registry.register(_Echo())
+    registry.freeze()
+    with pytest.raises(RuntimeError, match="before the app is made"):
+        registry.register(_Echo("late"))
 
 
 async def test_unsupported_grant_message_lists_every_grant() -> None:

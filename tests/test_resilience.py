@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from tests.support.app import Api, AppWith, http_client, running_app
@@ -162,3 +164,21 @@ async def test_reads_do_not_queue_behind_a_sqlite_writer(
 
     assert me.status_code == 200
     assert ready.status_code == 200
+
+
+async def test_an_os_error_outside_the_database_is_not_reported_as_a_database_outage(
+    app: FastAPI,
+) -> None:
+    """Only the database's failures are "the database is unavailable": a socket error of
+    another collaborator (an SMTP server, say) is a bug to log, answered 500."""
+
+    async def broken() -> None:
+        raise ConnectionRefusedError("some other server")
+
+    app.add_api_route("/broken-collaborator", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.get("/broken-collaborator")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error", "code": "internal_error"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -21,6 +21,7 @@ from authsvc.config import Settings
 from authsvc.hardening import BodySizeLimitMiddleware, fastapi_without_docs
 from authsvc.housekeeping import purge_periodically
 from authsvc.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from authsvc.oauth.grants import Grant
 from authsvc.runtime import Runtime
 
 logger = logging.getLogger("authsvc")
@@ -36,10 +37,14 @@ email as *username* and the password, tick the scopes, and call `GET /users/me`.
 """
 
 
-def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI:
-    """The app. `runtime` (built from the same settings) lets a caller wire in more,
-    a grant type say, before the app is made; by default it is built here."""
-    runtime = runtime or Runtime.build(settings)
+def create_app(settings: Settings, *, grants: Sequence[Callable[[Runtime], Grant]] = ()) -> FastAPI:
+    """The app. `grants` adds grant types to the built-in ones: each is made from the
+    app's runtime (for its database, minter and audit) and registered before the token
+    endpoint is documented."""
+    runtime = Runtime.build(settings)
+    for make_grant in grants:
+        runtime.grants.register(make_grant(runtime))
+    runtime.grants.freeze()
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -11,6 +11,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from authsvc.domain import Origin
+from authsvc.errors import Throttled
 
 if TYPE_CHECKING:
     from authsvc.metrics import Metrics
@@ -33,6 +34,7 @@ class AuditEvent(enum.StrEnum):
     PASSWORD_CHANGE_FAILED = "password_change_failed"
     REVOKE = "revoke"
     PURGE = "purge"
+    THROTTLE_UNAVAILABLE = "throttle_unavailable"  # the rate-limit storage failed: not limiting
 
 
 class Audit:
@@ -50,9 +52,27 @@ class Audit:
         origin: Origin | None = None,
         **fields: object,
     ) -> None:
-        extra = {key: str(value) for key, value in fields.items() if value is not None}
+        extra = {key: _loggable(value) for key, value in fields.items() if value is not None}
         if origin is not None and origin.ip:
             extra["client_ip"] = origin.ip
         logger.log(level, message, extra={"event": event.value, **extra})
         if self._metrics is not None:
             self._metrics.record(event)
+
+    def throttled(
+        self, event: AuditEvent, message: str, exc: Throttled, origin: Origin | None
+    ) -> None:
+        """A request refused by a rate limit: which limit, and when it may try again."""
+        self(
+            event,
+            message,
+            level=logging.WARNING,
+            origin=origin,
+            reason=exc.limit,
+            retry_after=exc.retry_after,
+        )
+
+
+def _loggable(value: object) -> object:
+    """Numbers and flags stay numbers in JSON logs; anything else (ids) becomes text."""
+    return value if isinstance(value, bool | int | float) else str(value)

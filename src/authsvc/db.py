@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -65,22 +66,36 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A transaction that may write; on SQLite it takes the write lock up front."""
-        try:
-            async with self._sessionmaker() as session, session.begin():
-                yield session
-        except OUTAGES as exc:
-            raise DatabaseUnavailable from exc
+        async with self._unit(read_only=False) as tx:
+            yield tx
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
         """A transaction that only reads: on SQLite it takes no write lock, so it neither
         waits for writers nor holds them up. Elsewhere it is an ordinary transaction."""
+        async with self._unit(read_only=True) as tx:
+            yield tx
+
+    @asynccontextmanager
+    async def _unit(self, *, read_only: bool) -> AsyncIterator[AsyncSession]:
         try:
-            async with self._sessionmaker() as session, session.begin():
-                await session.connection(execution_options=READ_ONLY)
-                yield session
+            async with self._sessionmaker() as tx, tx.begin():
+                if read_only:
+                    await tx.connection(execution_options=READ_ONLY)
+                yield tx
         except OUTAGES as exc:
             raise DatabaseUnavailable from exc
+
+    async def ping(self, *, within: float) -> bool:
+        """Whether the database answers within `within` seconds (never queued behind a
+        SQLite writer)."""
+        try:
+            async with asyncio.timeout(within), self.engine.connect() as connection:
+                await connection.execution_options(**READ_ONLY)
+                await connection.execute(text("SELECT 1"))
+        except Exception:  # any failure to answer means "no"; the caller says what it means
+            return False
+        return True
 
     async def aclose(self) -> None:
         await self.engine.dispose()

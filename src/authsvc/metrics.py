@@ -8,6 +8,7 @@ whole replica whichever worker answers it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
@@ -58,16 +59,19 @@ class Metrics:
             multiprocess_mode="livesum",
         )
 
+        # The audit events these metrics count: one table, read by `record`.
+        self._counted: dict[AuditEvent, Callable[[], None]] = {
+            AuditEvent.LOGIN: self.logins.labels("success").inc,
+            AuditEvent.LOGIN_FAILED: self.logins.labels("failure").inc,
+            AuditEvent.REFRESH: self.refreshes.inc,
+            AuditEvent.REFRESH_REUSE: self.refresh_reuse.inc,
+        }
+
     def record(self, event: AuditEvent) -> None:
         """Count an audit event (see `audit.Audit`) where a metric tracks it."""
-        if event is AuditEvent.LOGIN:
-            self.logins.labels("success").inc()
-        elif event is AuditEvent.LOGIN_FAILED:
-            self.logins.labels("failure").inc()
-        elif event is AuditEvent.REFRESH:
-            self.refreshes.inc()
-        elif event is AuditEvent.REFRESH_REUSE:
-            self.refresh_reuse.inc()
+        count = self._counted.get(event)
+        if count is not None:
+            count()
 
     def render(self) -> bytes:
         directory = multiprocess_dir()

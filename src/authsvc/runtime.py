@@ -20,7 +20,7 @@ from authsvc.oauth.grants import GrantRegistry
 from authsvc.oauth.grants.password import PasswordGrant
 from authsvc.oauth.grants.refresh import RefreshTokenGrant
 from authsvc.oauth.introspection import Introspection
-from authsvc.oauth.issuer import TokenIssuer
+from authsvc.oauth.minter import TokenMinter
 from authsvc.oauth.revocation import Revocation
 from authsvc.repositories.live_sessions import live_sessions
 from authsvc.security.keys import TokenKeys
@@ -48,7 +48,7 @@ class Runtime:
     accounts: AccountService
     sessions: SessionService
     bearer: BearerAuth
-    issuer: TokenIssuer
+    minter: TokenMinter
     grants: GrantRegistry
     revocation: Revocation
     introspection: Introspection
@@ -78,18 +78,18 @@ class Runtime:
         )
         throttle = Throttle.from_settings(settings)
         credentials = Credentials(db, hasher=hasher, throttle=throttle, audit=audit)
-        issuer = TokenIssuer(
+        minter = TokenMinter(
             codec,
             refresh_lifetime=timedelta(minutes=settings.refresh_token_expire_minutes),
             default_client_id=settings.default_client_id,
         )
         bearer = BearerAuth(live_sessions(db.engine), codec=codec)
         grants = GrantRegistry(default=PasswordGrant.grant_type)
-        grants.register(PasswordGrant(db, credentials=credentials, issuer=issuer, audit=audit))
+        grants.register(PasswordGrant(db, credentials=credentials, minter=minter, audit=audit))
         grants.register(
             RefreshTokenGrant(
                 db,
-                issuer=issuer,
+                minter=minter,
                 reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
                 audit=audit,
             )
@@ -105,7 +105,7 @@ class Runtime:
             accounts=AccountService(db, credentials=credentials, throttle=throttle, audit=audit),
             sessions=SessionService(db, audit=audit),
             bearer=bearer,
-            issuer=issuer,
+            minter=minter,
             grants=grants,
             revocation=Revocation(db, codec=codec, audit=audit),
             introspection=Introspection(db, bearer=bearer),

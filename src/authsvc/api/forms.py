@@ -87,7 +87,8 @@ def token_form_schema(grants: GrantRegistry) -> dict[str, Any]:
     properties["client_id"] = {
         "type": "string",
         "maxLength": MAX_CLIENT_ID_LENGTH,
-        "description": "Optional public client id: up to 200 printable ASCII characters.",
+        "description": f"Optional public client id: up to {MAX_CLIENT_ID_LENGTH} printable "
+        "ASCII characters.",
     }
     return {"type": "object", "properties": properties}
 

@@ -41,8 +41,8 @@ class Introspection:
                 sid=str(principal.session_id),
                 jti=claims.token_id,
             )
-        async with self._db.reading() as session:
-            found = await SessionRepository(session).find_live_refresh_token(
+        async with self._db.reading() as tx:
+            found = await SessionRepository(tx).find_live_refresh_token(
                 hash_refresh_token(token), now=utcnow()
             )
         if found is None:

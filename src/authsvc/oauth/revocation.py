@@ -37,8 +37,8 @@ class Revocation:
             return
         session_id, issued_to, token_type = found
         now = utcnow()
-        async with self._db.transaction() as session:
-            sessions = SessionRepository(session)
+        async with self._db.transaction() as tx:
+            sessions = SessionRepository(tx)
             if client_id is not None and client_id != issued_to:
                 # §2.1: a client may not revoke another's token. An ended session has
                 # nothing left to protect: that gets the same 200 as any dead token.
@@ -63,8 +63,6 @@ class Revocation:
             except InvalidTokenError:
                 return None
             return claims.session_id, claims.client_id, "access_token"
-        async with self._db.reading() as session:
-            login = await SessionRepository(session).session_of_refresh_token(
-                hash_refresh_token(token)
-            )
+        async with self._db.reading() as tx:
+            login = await SessionRepository(tx).session_of_refresh_token(hash_refresh_token(token))
         return None if login is None else (login.id, login.client_id, "refresh_token")

@@ -72,10 +72,12 @@ class UserRepository:
         )
         return bool(getattr(result, "rowcount", 0))
 
-    async def set_full_name(self, user_id: uuid.UUID, full_name: str | None) -> None:
-        await self.db.execute(
+    async def set_full_name(self, user_id: uuid.UUID, full_name: str | None) -> bool:
+        """False when there is no such account (any more)."""
+        result = await self.db.execute(
             update(User)
             .where(User.id == user_id)
             .values(full_name=full_name)
             .execution_options(synchronize_session=False)
         )
+        return bool(getattr(result, "rowcount", 0))

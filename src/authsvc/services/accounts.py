@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
 from authsvc.audit import Audit, AuditEvent
 from authsvc.clock import utcnow
 from authsvc.db import Database
 from authsvc.domain import UNCHANGED, Account, Origin, Principal, Unchanged
-from authsvc.errors import PasswordChangedMeanwhile, Throttled, WrongPassword
+from authsvc.errors import InvalidToken, PasswordChangedMeanwhile, Throttled, WrongPassword
 from authsvc.models import User
 from authsvc.repositories.sessions import SessionRepository
 from authsvc.repositories.users import UserRepository
@@ -30,14 +29,14 @@ class AccountService:
     async def _replace_hash(self, principal: Principal, verified: str, new_hash: str) -> int | None:
         """Set the new hash if `verified` is still the account's, and end every other
         session, in one transaction; how many ended, or None if the hash had changed."""
-        async with self._db.transaction() as session:
+        async with self._db.transaction() as tx:
             # Conditional on the hash checked: of two concurrent changes, one wins.
-            changed = await UserRepository(session).replace_password_hash(
+            changed = await UserRepository(tx).replace_password_hash(
                 principal.user.id, verified, new_hash
             )
             if not changed:
                 return None
-            return await SessionRepository(session).revoke_all(
+            return await SessionRepository(tx).revoke_all(
                 principal.user.id, now=utcnow(), keep=principal.session_id
             )
 
@@ -53,13 +52,8 @@ class AccountService:
         try:
             await self._throttle.check_registration(origin.ip)
         except Throttled as exc:
-            self._audit(
-                AuditEvent.REGISTER_THROTTLED,
-                "registration throttled",
-                level=logging.WARNING,
-                origin=origin,
-                reason=exc.limit,
-                retry_after=exc.retry_after,
+            self._audit.throttled(
+                AuditEvent.REGISTER_THROTTLED, "registration throttled", exc, origin
             )
             raise
         return await self._create(
@@ -88,8 +82,8 @@ class AccountService:
         origin: Origin | None,
     ) -> User:
         hashed = await self._credentials.hash(password, origin, purpose="registration")
-        async with self._db.transaction() as session:  # after hashing: hold no lock meanwhile
-            user = await UserRepository(session).add(
+        async with self._db.transaction() as tx:  # after hashing: hold no lock meanwhile
+            user = await UserRepository(tx).add(
                 email=email,
                 hashed_password=hashed,
                 full_name=full_name,
@@ -102,8 +96,9 @@ class AccountService:
         """Change what is given; a field left UNCHANGED stays as it is, None clears it."""
         if full_name is UNCHANGED:
             return user
-        async with self._db.transaction() as session:
-            await UserRepository(session).set_full_name(user.id, full_name)
+        async with self._db.transaction() as tx:
+            if not await UserRepository(tx).set_full_name(user.id, full_name):
+                raise InvalidToken("The account of this access token no longer exists")
         return replace(user, full_name=full_name)
 
     async def change_password(
@@ -136,8 +131,8 @@ class AccountService:
             # The hash changed since it was checked. A login may have re-hashed the same
             # password (a raised cost): then the change still stands. Anything else was
             # another change, which wins.
-            async with self._db.reading() as session:
-                current = await UserRepository(session).get(user.id)
+            async with self._db.reading() as tx:
+                current = await UserRepository(tx).get(user.id)
             if current is None or current.hashed_password == verified:
                 raise PasswordChangedMeanwhile
             still, _ = await self._credentials.verify(

@@ -7,8 +7,6 @@ token is never a cheaper password oracle than the login form.
 
 from __future__ import annotations
 
-import logging
-
 from authsvc.audit import Audit, AuditEvent
 from authsvc.db import Database
 from authsvc.domain import Origin
@@ -33,20 +31,13 @@ class Credentials:
         async def known_address() -> bool:
             if not origin.ip:
                 return False
-            async with self._db.reading() as session:
-                return await SessionRepository(session).has_logged_in_from(email, origin.ip)
+            async with self._db.reading() as tx:
+                return await SessionRepository(tx).has_logged_in_from(email, origin.ip)
 
         try:
             await self._throttle.check_login(email, origin.ip, known_address=known_address)
         except Throttled as exc:
-            self._audit(
-                AuditEvent.LOGIN_THROTTLED,
-                "login throttled",
-                level=logging.WARNING,
-                origin=origin,
-                reason=exc.limit,
-                retry_after=exc.retry_after,
-            )
+            self._audit.throttled(AuditEvent.LOGIN_THROTTLED, "login throttled", exc, origin)
             raise
 
     async def verify(
@@ -79,5 +70,7 @@ class Credentials:
         try:
             return await self._hasher.hash(password)
         except Overloaded:
-            self._audit(AuditEvent.OVERLOADED, f"{purpose} shed", origin=origin)
+            self._audit(
+                AuditEvent.OVERLOADED, f"{purpose} shed", origin=origin, reason="hash queue full"
+            )
             raise

@@ -24,8 +24,8 @@ class SessionService:
     async def logout(self, principal: Principal, *, everywhere: bool = False) -> None:
         """End the caller's session, or with `everywhere` every session of the user."""
         now = utcnow()
-        async with self._db.transaction() as session:
-            sessions = SessionRepository(session)
+        async with self._db.transaction() as tx:
+            sessions = SessionRepository(tx)
             if everywhere:
                 ended = await sessions.revoke_all(principal.user.id, now=now)
             else:
@@ -39,16 +39,14 @@ class SessionService:
         )
 
     async def list_live(self, user_id: uuid.UUID) -> list[Session]:
-        async with self._db.reading() as session:
-            return await SessionRepository(session).list_live(user_id, now=utcnow())
+        async with self._db.reading() as tx:
+            return await SessionRepository(tx).list_live(user_id, now=utcnow())
 
     async def end(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         """End one of the user's own sessions; SessionNotFound for any other id, so that
         another user's session is neither ended nor confirmed to exist."""
-        async with self._db.transaction() as session:
-            ended = await SessionRepository(session).revoke(
-                session_id, now=utcnow(), user_id=user_id
-            )
+        async with self._db.transaction() as tx:
+            ended = await SessionRepository(tx).revoke(session_id, now=utcnow(), user_id=user_id)
         if not ended:
             raise SessionNotFound
         self._audit(
@@ -65,8 +63,8 @@ class SessionService:
         sessions = tokens = 0
         while True:
             now = utcnow()
-            async with self._db.transaction() as session:
-                batch = await SessionRepository(session).purge(
+            async with self._db.transaction() as tx:
+                batch = await SessionRepository(tx).purge(
                     now=now, ended_before=now - retention, batch_size=PURGE_BATCH_SIZE
                 )
             sessions, tokens = sessions + batch[0], tokens + batch[1]

@@ -56,13 +56,20 @@ class Grant(Protocol):
 class GrantRegistry:
     def __init__(self, *, default: str | None = None) -> None:
         self._grants: dict[str, Grant] = {}
+        self._frozen = False
         # RFC 6749 requires grant_type; the contract lets older clients omit it for this one.
         self.default = default
 
     def register(self, grant: Grant) -> None:
+        if self._frozen:
+            raise RuntimeError("grants are registered before the app is made (create_app)")
         if grant.grant_type in self._grants:
             raise ValueError(f"grant type {grant.grant_type!r} is registered already")
         self._grants[grant.grant_type] = grant
+
+    def freeze(self) -> None:
+        """No more grants: the token endpoint's documentation is built from these."""
+        self._frozen = True
 
     @property
     def grant_types(self) -> list[str]:

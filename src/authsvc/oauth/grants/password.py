@@ -10,7 +10,7 @@ from authsvc.db import Database
 from authsvc.domain import TokenPair
 from authsvc.errors import InvalidGrant
 from authsvc.oauth.grants import GrantRequest, Parameter
-from authsvc.oauth.issuer import TokenIssuer
+from authsvc.oauth.minter import TokenMinter
 from authsvc.repositories.users import UserRepository
 from authsvc.security import scopes as scope_rules
 from authsvc.services.credentials import Credentials
@@ -30,11 +30,11 @@ class PasswordGrant:
     )
 
     def __init__(
-        self, db: Database, *, credentials: Credentials, issuer: TokenIssuer, audit: Audit
+        self, db: Database, *, credentials: Credentials, minter: TokenMinter, audit: Audit
     ) -> None:
         self._db = db
         self._credentials = credentials
-        self._issuer = issuer
+        self._minter = minter
         self._audit = audit
 
     async def exchange(self, request: GrantRequest) -> TokenPair:
@@ -46,8 +46,8 @@ class PasswordGrant:
         requested = scope_rules.parse_scope(request.scope)
         scope_rules.check_known(requested)
         await self._credentials.check_throttle(email, origin)
-        async with self._db.reading() as session:
-            user = await UserRepository(session).get_by_email(email)
+        async with self._db.reading() as tx:
+            user = await UserRepository(tx).get_by_email(email)
         hashed = user.hashed_password if user else None
         ok, new_hash = await self._credentials.verify(hashed, password, origin)
         if not ok or user is None:
@@ -61,19 +61,19 @@ class PasswordGrant:
         granted = scope_rules.narrow(requested, user.scope_set)
 
         now = utcnow()
-        async with self._db.transaction() as session:
+        async with self._db.transaction() as tx:
             # The password was checked against a hash read before hashing (which takes a
             # while): the login only counts if that is still the password of an active
             # account. A password change committed meanwhile must win, and a login that
             # commits first is ordered before it (row lock), so the change ends its session.
             # An outdated hash is replaced in the same statement, while we know the password.
-            confirmed = await UserRepository(session).confirm_login(
+            confirmed = await UserRepository(tx).confirm_login(
                 user.id, verified_hash=user.hashed_password, new_hash=new_hash
             )
             if not confirmed:
                 self._failed(user.id, request, "password changed or account disabled meanwhile")
-            login, pair = await self._issuer.start_session(
-                session, user_id=user.id, scopes=granted, origin=origin, now=now
+            login, pair = await self._minter.start_session(
+                tx, user_id=user.id, scopes=granted, origin=origin, now=now
             )
         await self._credentials.succeeded(email, origin)
         self._audit(

@@ -22,7 +22,7 @@ from authsvc.db import Database
 from authsvc.domain import Origin, TokenPair
 from authsvc.errors import InvalidGrant
 from authsvc.oauth.grants import GrantRequest, Parameter
-from authsvc.oauth.issuer import TokenIssuer
+from authsvc.oauth.minter import TokenMinter
 from authsvc.repositories.sessions import SessionRepository
 from authsvc.repositories.users import UserRepository
 from authsvc.security import scopes as scope_rules
@@ -36,10 +36,10 @@ class RefreshTokenGrant:
     parameters = (Parameter("refresh_token", "refresh_token grant"),)
 
     def __init__(
-        self, db: Database, *, issuer: TokenIssuer, reuse_grace: timedelta, audit: Audit
+        self, db: Database, *, minter: TokenMinter, reuse_grace: timedelta, audit: Audit
     ) -> None:
         self._db = db
-        self._issuer = issuer
+        self._minter = minter
         self._grace = reuse_grace
         self._audit = audit
 
@@ -48,13 +48,13 @@ class RefreshTokenGrant:
         token_hash = hash_refresh_token(request.parameters["refresh_token"])
         now = utcnow()
         cutoff = now - self._grace if self._grace else None
-        async with self._db.transaction() as session:
-            spent = await SessionRepository(session).spend_refresh_token(
+        async with self._db.transaction() as tx:
+            spent = await SessionRepository(tx).spend_refresh_token(
                 token_hash, now=now, grace_cutoff=cutoff
             )
             if spent is not None:
                 # Raising in here rolls back, so the presented token stays unspent.
-                pair = await self._rotate(session, spent.session_id, requested, request, now)
+                pair = await self._rotate(tx, spent.session_id, requested, request, now)
         if spent is None:
             await self._revoke_if_reused(token_hash, now, request.origin)
             raise InvalidGrant(BAD_REFRESH_TOKEN)
@@ -69,14 +69,14 @@ class RefreshTokenGrant:
 
     async def _rotate(
         self,
-        db: AsyncSession,
+        tx: AsyncSession,
         session_id: uuid.UUID,
         requested: frozenset[str] | None,
         request: GrantRequest,
         now: datetime,
     ) -> TokenPair:
-        login = await SessionRepository(db).get_live(session_id, now=now)
-        user = await UserRepository(db).get(login.user_id) if login else None
+        login = await SessionRepository(tx).get_live(session_id, now=now)
+        user = await UserRepository(tx).get(login.user_id) if login else None
         if login is None or user is None or not user.is_active:
             raise InvalidGrant(BAD_REFRESH_TOKEN)
         client_id = request.origin.client_id
@@ -84,12 +84,12 @@ class RefreshTokenGrant:
             raise InvalidGrant("The refresh token was issued to another client")
         # Never wider than the login granted, nor than the user holds today.
         granted = scope_rules.grant(requested, frozenset(login.scope.split()) & user.scope_set)
-        return await self._issuer.rotate(db, session=login, scopes=granted, now=now)
+        return await self._minter.rotate(tx, login=login, scopes=granted, now=now)
 
     async def _revoke_if_reused(self, token_hash: str, now: datetime, origin: Origin) -> None:
         """A spent token presented after the grace interval was copied: end its session."""
-        async with self._db.transaction() as session:
-            sessions = SessionRepository(session)
+        async with self._db.transaction() as tx:
+            sessions = SessionRepository(tx)
             known = await sessions.find_refresh_token(token_hash)
             if known is None or known.spent_at is None:
                 return  # unknown (or purged), or unspent: no reuse

@@ -20,7 +20,7 @@ from authsvc.security.tokens import AccessTokenCodec, hash_refresh_token, new_re
 MAX_USER_AGENT_LENGTH = 500  # the sessions.user_agent column
 
 
-class TokenIssuer:
+class TokenMinter:
     def __init__(
         self, codec: AccessTokenCodec, *, refresh_lifetime: timedelta, default_client_id: str
     ) -> None:
@@ -30,7 +30,7 @@ class TokenIssuer:
 
     async def start_session(
         self,
-        db: AsyncSession,
+        tx: AsyncSession,
         *,
         user_id: uuid.UUID,
         scopes: frozenset[str],
@@ -38,10 +38,10 @@ class TokenIssuer:
         now: datetime,
     ) -> tuple[Session, TokenPair]:
         """A new login session (in the caller's transaction) and its first tokens."""
-        sessions = SessionRepository(db)
+        sessions = SessionRepository(tx)
         expires_at = now + self.refresh_lifetime
         user_agent = origin.user_agent[:MAX_USER_AGENT_LENGTH] if origin.user_agent else None
-        session = await sessions.create(
+        login = await sessions.create(
             user_id=user_id,
             scope=scope_rules.format_scope(scopes),
             client_id=origin.client_id or self.default_client_id,
@@ -52,38 +52,38 @@ class TokenIssuer:
         )
         refresh_token = new_refresh_token()
         await sessions.add_refresh_token(
-            session_id=session.id,
+            session_id=login.id,
             token_hash=hash_refresh_token(refresh_token),
             now=now,
             expires_at=expires_at,
         )
-        return session, self._pair(user_id, session, scopes, refresh_token)
+        return login, self._pair(user_id, login, scopes, refresh_token)
 
     async def rotate(
-        self, db: AsyncSession, *, session: Session, scopes: frozenset[str], now: datetime
+        self, tx: AsyncSession, *, login: Session, scopes: frozenset[str], now: datetime
     ) -> TokenPair:
         """A new refresh token for the session (extending it), and an access token."""
-        sessions = SessionRepository(db)
+        sessions = SessionRepository(tx)
         expires_at = now + self.refresh_lifetime
         # One live refresh token per session: a retry inside the grace interval retires the
         # token the first refresh issued, so two copies of a session cannot rotate on side
         # by side: whichever branch is used after the grace interval trips reuse detection.
-        await sessions.retire_refresh_tokens(session.id, now=now)
+        await sessions.retire_refresh_tokens(login.id, now=now)
         refresh_token = new_refresh_token()
         await sessions.add_refresh_token(
-            session_id=session.id,
+            session_id=login.id,
             token_hash=hash_refresh_token(refresh_token),
             now=now,
             expires_at=expires_at,
         )
-        await sessions.extend(session.id, now=now, expires_at=expires_at)
-        return self._pair(session.user_id, session, scopes, refresh_token)
+        await sessions.extend(login.id, now=now, expires_at=expires_at)
+        return self._pair(login.user_id, login, scopes, refresh_token)
 
     def _pair(
-        self, user_id: uuid.UUID, session: Session, scopes: frozenset[str], refresh_token: str
+        self, user_id: uuid.UUID, login: Session, scopes: frozenset[str], refresh_token: str
     ) -> TokenPair:
         access = self.codec.encode(
-            user_id=user_id, session_id=session.id, scopes=scopes, client_id=session.client_id
+            user_id=user_id, session_id=login.id, scopes=scopes, client_id=login.client_id
         )
         return TokenPair(
             access_token=access,
