@@ -61,10 +61,6 @@ async def get_introspection(runtime: RuntimeDep) -> Introspection:
     return runtime.introspection
 
 
-async def get_bearer(runtime: RuntimeDep) -> BearerAuth:
-    return runtime.bearer
-
-
 Accounts = Annotated[AccountService, Depends(get_accounts)]
 Sessions = Annotated[SessionService, Depends(get_sessions)]
 Grants = Annotated[GrantRegistry, Depends(get_grants)]
@@ -76,9 +72,10 @@ async def get_principal(
     request: Request,
     security_scopes: SecurityScopes,
     token: Annotated[str | None, Depends(oauth2_scheme)],
-    bearer: Annotated[BearerAuth, Depends(get_bearer)],
 ) -> Principal:
-    """The one resolver every protected route shares; the route states the scopes."""
+    """The one resolver every protected route shares; the route states the scopes. On
+    every authenticated request: the runtime is read directly (no dependency node)."""
+    bearer: BearerAuth = request.app.state.runtime.bearer
     principal = await bearer.authenticate(token, required=frozenset(security_scopes.scopes))
     request.state.user_id = str(principal.user.id)  # for the access log
     return principal

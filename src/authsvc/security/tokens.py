@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
@@ -46,6 +47,15 @@ class AccessTokenCodec:
     def __init__(self, *, keys: TokenKeys, issuer: str, audience: str, lifetime: timedelta) -> None:
         self._keys = keys
         self._algorithm = keys.algorithm
+        # The shared secret as a key PyJWT has prepared once, not on every verification.
+        self._secret_key = (
+            None
+            if isinstance(keys, KeySet)
+            else jwt.PyJWK(
+                {"kty": "oct", "k": base64.urlsafe_b64encode(keys.secret.encode()).decode()},
+                algorithm=keys.algorithm,
+            )
+        )
         self.issuer = issuer
         self.audience = audience
         self.lifetime = lifetime
@@ -84,7 +94,7 @@ class AccessTokenCodec:
         """The key the token must verify against: the shared secret, or the key its `kid`
         names. A `kid` is only a lookup hint: the algorithm stays the configured one."""
         if not isinstance(self._keys, KeySet):
-            return self._keys.secret
+            return self._secret_key
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except jwt.PyJWTError as exc:
