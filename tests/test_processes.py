@@ -127,6 +127,30 @@ def test_reuse_after_grace_ends_the_session_on_every_process(
     assert refresh(a, rotated["refresh_token"]).json()["error"] == "invalid_grant"
 
 
+def test_an_ended_session_is_refused_by_the_other_process_on_its_next_request(
+    two_servers: tuple[httpx.Client, httpx.Client],
+) -> None:
+    """No process trusts what it read before: a logout, a revocation or a password change
+    made through one process is refused by the other on the very next request."""
+    a, b = two_servers
+    a.post("/auth/register", json={"email": "ends@example.com", "password": PASSWORD})
+
+    def bearer(tokens: dict[str, str]) -> dict[str, str]:
+        return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+    logged_out, revoked, changed, kept = (login(a, "ends@example.com") for _ in range(4))
+    assert all(me(b, t["access_token"]) == 200 for t in (logged_out, revoked, changed, kept))
+
+    assert a.post("/auth/logout", headers=bearer(logged_out)).status_code == 204
+    assert me(b, logged_out["access_token"]) == 401
+    assert a.post("/auth/revoke", data={"token": revoked["refresh_token"]}).status_code == 200
+    assert me(b, revoked["access_token"]) == 401
+    change = {"current_password": PASSWORD, "new_password": "another horse battery staple"}
+    assert a.post("/users/me/password", json=change, headers=bearer(kept)).status_code == 204
+    assert me(b, changed["access_token"]) == 401
+    assert me(b, kept["access_token"]) == 200  # the session that changed it stays
+
+
 def test_strict_mode_spends_a_token_once_across_two_processes(empty_db: str) -> None:
     """With no grace interval, of two processes given one refresh token at the same moment
     exactly one rotates it; the other is reuse, and the session ends (no forked chain)."""
