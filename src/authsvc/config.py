@@ -82,12 +82,12 @@ class Settings(BaseSettings):
     # gets 503 at once. None: 16 per worker (about 4 s of queue at bcrypt cost 12).
     hash_queue_limit: int | None = Field(default=None, ge=0)
 
-    # Abuse resistance. Failed logins are counted in Redis when it is set (shared by every
-    # replica and worker), else in this process's memory.
+    # Abuse resistance. Login attempts (successes too; see throttle.py) are counted in Redis
+    # when it is set (shared by every replica and worker), else in this process's memory.
     redis_url: str | None = None
     throttle_key_prefix: str = "authsvc"
     login_limit_account_ip: RateLimit = "10/15 minutes"
-    login_limit_ip: RateLimit = "100/15 minutes"
+    login_limit_ip: RateLimit = "300/15 minutes"
     login_limit_account: RateLimit = "100/hour"
     register_limit_ip: RateLimit = "30/hour"
     # Peers whose X-Forwarded-For is believed: addresses or networks, comma-separated.
@@ -119,8 +119,9 @@ class Settings(BaseSettings):
         """The per-account limit must be out of reach of a single address.
 
         In any stretch of time T one address gets at most `amount * (T // window + 1)`
-        failures past the per-(account, address) limit; that must stay below the
-        per-account limit, or one attacker could lock the owner out.
+        attempts past the per-(account, address) limit (a success clears that counter, but
+        only the password's holder can log in); that must stay below the per-account
+        limit, or one attacker could lock the owner out.
         """
         pair = limits.parse(self.login_limit_account_ip)
         account = limits.parse(self.login_limit_account)
