@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from authsvc.emails import email_key as email_key  # re-exported: its old home
 from authsvc.errors import EmailTaken
 from authsvc.models import RefreshToken, Session, User, UTCDateTime
 
@@ -19,11 +20,6 @@ def storable(text: str) -> bool:
     """PostgreSQL refuses NUL in text; no stored email has one, so a query for it finds
     nothing (and must not be sent, or it fails)."""
     return "\x00" not in text
-
-
-def email_key(email: str) -> str:
-    """The form two emails are compared in: A@x.com and a@x.com are one account."""
-    return email.casefold()
 
 
 class UserRepository:

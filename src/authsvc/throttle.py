@@ -47,8 +47,8 @@ from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
 from authsvc.config import Settings
+from authsvc.emails import email_key
 from authsvc.errors import Throttled
-from authsvc.repository import email_key
 
 logger = logging.getLogger("authsvc.audit")
 

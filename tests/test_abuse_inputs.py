@@ -1,0 +1,93 @@
+"""Hostile inputs: email spellings, whitespace in passwords, addresses from proxies."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+
+from authsvc.emails import email_key
+from tests.conftest import PASSWORD, Api, AppWith
+
+WRONG = "not the password"
+
+# One address, spelled every way a client may type it.
+BUECHER = "a@bücher.de"
+BUECHER_SPELLINGS = [
+    "a@xn--bcher-kva.de",  # punycode
+    "A@BÜCHER.DE",  # upper case
+    "a@XN--BCHER-KVA.DE",
+    unicodedata.normalize("NFD", "a@bücher.de"),  # u + combining diaeresis
+    unicodedata.normalize("NFD", "A@BÜCHER.DE"),
+]
+JUERGEN = "jürgen@example.com"
+JUERGEN_SPELLINGS = [
+    unicodedata.normalize("NFD", JUERGEN),
+    "JÜRGEN@EXAMPLE.COM",
+    unicodedata.normalize("NFD", "JÜRGEN@Example.com"),
+]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(BUECHER, s) for s in BUECHER_SPELLINGS] + [(JUERGEN, s) for s in JUERGEN_SPELLINGS],
+)
+def test_every_spelling_of_one_address_has_one_key(first: str, second: str) -> None:
+    assert email_key(first) == email_key(second)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [("a@bücher.de", "b@bücher.de"), ("a@bücher.de", "a@bucher.de"), ("ü@x.de", "u@x.de")],
+)
+def test_different_addresses_keep_different_keys(one: str, other: str) -> None:
+    assert email_key(one) != email_key(other)
+
+
+@pytest.mark.parametrize("junk", ["", "@", "no-at-sign", "a@", "a@xn--zz.de", "a@" + "x" * 5000])
+def test_anything_a_login_may_send_has_a_key(junk: str) -> None:
+    assert isinstance(email_key(junk), str)
+
+
+def test_the_key_of_a_normalised_address_is_what_registration_always_stored() -> None:
+    """Keys in existing databases were `email.casefold()` of the normalised address."""
+    for email in ("Alice@Example.com", "a@bücher.de", "jürgen@example.com", "x@straße.de"):
+        assert email_key(email) == email.casefold()
+
+
+@pytest.mark.parametrize("spelling", BUECHER_SPELLINGS)
+async def test_an_account_registered_in_unicode_logs_in_with_any_spelling(
+    api: Api, spelling: str
+) -> None:
+    assert (await api.register(BUECHER)).status_code == 201
+
+    assert (await api.login(spelling)).status_code == 200, spelling
+    assert (await api.register(spelling)).status_code == 409
+
+
+async def test_an_account_registered_in_punycode_logs_in_in_unicode(api: Api) -> None:
+    assert (await api.register("a@xn--bcher-kva.de")).status_code == 201
+
+    assert (await api.login(BUECHER)).status_code == 200
+    assert (await api.login("A@BÜCHER.DE")).status_code == 200
+
+
+@pytest.mark.parametrize("spelling", JUERGEN_SPELLINGS)
+async def test_a_composed_local_part_logs_in_decomposed_and_upper_case(
+    api: Api, spelling: str
+) -> None:
+    assert (await api.register(JUERGEN)).status_code == 201
+
+    assert (await api.login(spelling)).status_code == 200
+    assert (await api.register(spelling)).status_code == 409
+
+
+async def test_every_spelling_counts_against_one_account(app_with: AppWith) -> None:
+    async with app_with(login_limit_account_ip="3/hour") as (_app, api):
+        assert (await api.register(BUECHER)).status_code == 201
+        for spelling in BUECHER_SPELLINGS[:3]:
+            assert (await api.login(spelling, WRONG)).status_code == 400
+
+        response = await api.login(BUECHER_SPELLINGS[3], PASSWORD)
+
+        assert response.status_code == 429, response.text
