@@ -91,3 +91,73 @@ async def test_every_spelling_counts_against_one_account(app_with: AppWith) -> N
         response = await api.login(BUECHER_SPELLINGS[3], PASSWORD)
 
         assert response.status_code == 429, response.text
+
+
+# --- addresses from a trusted proxy ---------------------------------------------
+
+PROXY = "203.0.113.7"  # the peer address of the test client (tests.conftest.http_client)
+HOSTILE_FORWARDED_FOR = [
+    "fe80::1%" + "a" * 100,  # a zone identifier of any length
+    "[fe80::1%" + "b" * 100 + "]:443",
+    "::ffff:192.0.2.1%eth0",
+    "x" * 5000,
+    ", ".join(f"2001:db8::{n:x}" for n in range(500)),
+    "192.0.2.1:99999",
+    "[2001:db8::1",
+    "]",
+    "unknown",
+    "_hidden",  # an RFC 7239 obfuscated identifier
+    "\x00",
+    "1.2.3.4\x00",
+    "",
+]
+
+
+async def login_via_proxy(api: Api, forwarded_for: bytes) -> int:
+    data = {"grant_type": "password", "username": "alice@example.com", "password": PASSWORD}
+    headers = {b"X-Forwarded-For": forwarded_for}
+    response = await api.client.post("/auth/token", data=data, headers=headers)
+    return response.status_code
+
+
+async def test_a_long_scoped_ipv6_address_from_a_proxy_is_stored_without_its_zone(
+    app_with: AppWith,
+) -> None:
+    """sessions.client_ip is 64 characters: PostgreSQL refused the zone with a 500."""
+    async with app_with(trusted_proxies=PROXY) as (_app, api):
+        tokens = await api.signed_up()
+        data = {"grant_type": "password", "username": "alice@example.com", "password": PASSWORD}
+        headers = {"X-Forwarded-For": "fe80::1%" + "a" * 100}
+
+        response = await api.client.post("/auth/token", data=data, headers=headers)
+
+        assert response.status_code == 200, response.text
+        sessions = (await api.sessions(tokens["access_token"])).json()
+        assert sorted(s["client_ip"] for s in sessions) == sorted([PROXY, "fe80::1"])
+
+
+@pytest.mark.parametrize("forwarded_for", HOSTILE_FORWARDED_FOR)
+async def test_no_forwarded_for_value_is_a_server_error(
+    app_with: AppWith, forwarded_for: str
+) -> None:
+    """Both a failed and a correct login, on each database; `app_with` fails on any 5xx."""
+    async with app_with(trusted_proxies=PROXY) as (_app, api):
+        tokens = await api.signed_up()
+        data = {"grant_type": "password", "username": "alice@example.com", "password": WRONG}
+        header = forwarded_for.encode("latin-1")
+
+        wrong = await api.client.post(
+            "/auth/token", data=data, headers={b"X-Forwarded-For": header}
+        )
+        right = await login_via_proxy(api, header)
+
+        assert wrong.status_code == 400
+        assert right == 200
+        sessions = (await api.sessions(tokens["access_token"])).json()
+        assert all(len(s["client_ip"]) <= 64 for s in sessions)
+
+
+async def test_non_latin1_bytes_from_a_proxy_are_no_server_error(app_with: AppWith) -> None:
+    async with app_with(trusted_proxies=PROXY) as (_app, api):
+        await api.signed_up()
+        assert await login_via_proxy(api, "ä".encode() * 50) == 200

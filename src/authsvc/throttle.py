@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import logging
 import math
 import time
@@ -46,6 +45,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
+from authsvc.client_ip import subscriber
 from authsvc.config import Settings
 from authsvc.emails import email_key
 from authsvc.errors import Throttled
@@ -60,7 +60,6 @@ REDIS_TIMEOUT_SECONDS = 0.5  # a slow Redis must not hold every login up
 REDIS_MAX_CONNECTIONS = 32
 REDIS_POOL_WAIT_SECONDS = 5.0
 UNKNOWN_ADDRESS = "unknown"
-IPV6_PREFIX = 64  # IPv6 clients are counted per /64 network
 
 Keys = tuple[str, ...]
 
@@ -258,22 +257,8 @@ def _storage_failed(exc: StorageError) -> None:
 
 
 def _address_key(ip: str | None) -> str:
-    """The client's counter key: its address, or for IPv6 its /64 network.
-
-    One IPv6 subscriber usually holds a whole /64, so counting single addresses would
-    let one attacker rotate through billions of them.
-    """
-    if not ip:
-        return UNKNOWN_ADDRESS
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:  # "::ffff:192.0.2.1" is an IPv4 client
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
-    return ip
+    """The client's counter key: its address, or for IPv6 its /64 network."""
+    return subscriber(ip) if ip else UNKNOWN_ADDRESS
 
 
 def _account_key(email: str) -> str:
