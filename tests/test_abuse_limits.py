@@ -199,3 +199,22 @@ async def test_the_owner_is_not_locked_out_by_a_distributed_burst(site: SiteFact
 
         assert statuses(burst) == [400] * 10 + [429] * 30  # the owner's login was the 11th
         assert (await owner.login("alice@example.com")).status_code == 200
+
+
+async def test_the_owners_known_address_is_their_ipv6_64_network(site: SiteFactory) -> None:
+    """The counters group IPv6 clients by /64; so does the owner's exemption."""
+    async with site() as s:
+        home = s.peer("2001:db8:1:2::aaaa")
+        assert (await home.register("alice@example.com")).status_code == 201
+        assert (await home.login("alice@example.com")).status_code == 200
+        for n in range(4):  # a botnet uses up the per-account limit
+            bot = s.peer(f"203.0.113.{100 + n}")
+            for _ in range(3):
+                await bot.login("alice@example.com", WRONG)
+
+        # The same subscriber's next privacy address, and the long form of one.
+        assert (await s.peer("2001:db8:1:2::bbbb").login("alice@example.com")).status_code == 200
+        same_64 = "2001:0db8:0001:0002:ffff:0000:0000:0001"
+        assert (await s.peer(same_64).login("alice@example.com")).status_code == 200
+        elsewhere = await s.peer("2001:db8:1:3::aaaa").login("alice@example.com")
+        assert_throttled(elsewhere, "for this account")
