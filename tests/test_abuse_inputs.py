@@ -7,6 +7,7 @@ import unicodedata
 import pytest
 
 from authsvc.emails import email_key
+from authsvc.security.password_policy import PasswordRejected, check_new_password
 from tests.conftest import PASSWORD, Api, AppWith
 
 WRONG = "not the password"
@@ -91,6 +92,71 @@ async def test_every_spelling_counts_against_one_account(app_with: AppWith) -> N
         response = await api.login(BUECHER_SPELLINGS[3], PASSWORD)
 
         assert response.status_code == 429, response.text
+
+
+# --- whitespace in passwords ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "password",
+    [" " * 8, "\t" * 10, " \n " * 4, "\u3000" * 8, "\u00a0" * 8],  # ideographic, no-break
+)
+def test_a_password_of_only_whitespace_is_refused(password: str) -> None:
+    with pytest.raises(PasswordRejected, match="only spaces"):
+        check_new_password(password)
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["password ", " password", "\tpassword\n", "  iloveyou  ", "pass word", "i love you"],
+)
+def test_a_common_password_with_spaces_around_or_inside_is_refused(password: str) -> None:
+    with pytest.raises(PasswordRejected, match="most common passwords"):
+        check_new_password(password)
+
+
+@pytest.mark.parametrize("password", ["a       ", "       ab", "  abc1234"])
+def test_spaces_at_either_end_do_not_count_towards_the_length(password: str) -> None:
+    with pytest.raises(PasswordRejected, match="at least 8 characters"):
+        check_new_password(password)
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("john.smith@example.com", "John Smith!!"),
+        ("marta.kowalczyk@example.com", "marta  kowalczyk 2024"),
+        ("marta.kowalczyk@example.com", "M a r t a K o w a l c z y k"),
+        ("marta.kowalczyk@example.com", " martakowalczyk "),
+        ("marta.kowalczyk@example.com", "\u3000Marta\u3000Kowalczyk\u3000"),  # ideographic
+    ],
+)
+def test_the_email_name_rule_treats_spaces_as_separators(email: str, password: str) -> None:
+    with pytest.raises(PasswordRejected, match="name part of your email"):
+        check_new_password(password, email=email)
+
+
+@pytest.mark.parametrize(
+    "password",
+    [PASSWORD, "  correct horse battery staple  ", "a few unrelated words"],
+)
+def test_passphrases_with_spaces_stay_accepted_unchanged(password: str) -> None:
+    assert check_new_password(password, email="john.smith@example.com") is password
+
+
+async def test_registration_refuses_a_common_password_with_a_trailing_space(api: Api) -> None:
+    response = await api.register("alice@example.com", "password ")
+
+    assert response.status_code == 422
+    assert "most common passwords" in response.text
+
+
+async def test_the_password_is_stored_exactly_as_typed_spaces_included(api: Api) -> None:
+    typed = "  correct horse battery staple  "
+    assert (await api.register("alice@example.com", typed)).status_code == 201
+
+    assert (await api.login("alice@example.com", typed)).status_code == 200
+    assert (await api.login("alice@example.com", typed.strip())).status_code == 400
 
 
 # --- addresses from a trusted proxy ---------------------------------------------
