@@ -21,6 +21,8 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
+from authsvc.security.secret_strength import GENERATE, weakness
+
 logger = logging.getLogger("authsvc")
 
 MIN_SECRET_BYTES = 32
@@ -148,8 +150,12 @@ class Settings(BaseSettings):
             if len(secret.encode()) < MIN_SECRET_BYTES:
                 raise ValueError(
                     f"AUTHSVC_JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes "
-                    "in production (generate one with: "
-                    "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                    f"in production (generate one with: {GENERATE})"
+                )
+            if reason := weakness(secret):
+                raise ValueError(
+                    f"AUTHSVC_JWT_SECRET {reason}: production needs a random secret "
+                    f"(generate one with: {GENERATE})"
                 )
         return self
 
@@ -192,6 +198,12 @@ def resolve_jwt_secret(settings: Settings) -> str:
             logger.warning(
                 "AUTHSVC_JWT_SECRET is shorter than %d bytes; production refuses this",
                 MIN_SECRET_BYTES,
+            )
+        elif reason := weakness(secret):
+            logger.warning(
+                "AUTHSVC_JWT_SECRET %s; production refuses this (generate one with: %s)",
+                reason,
+                GENERATE,
             )
         return secret
     return development_file(
