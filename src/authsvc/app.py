@@ -34,7 +34,11 @@ from authsvc.errors import (
     TryAgainLater,
     WrongPassword,
 )
-from authsvc.hardening import BodySizeLimitMiddleware, fastapi_without_docs
+from authsvc.hardening import (
+    BodySizeLimitMiddleware,
+    HeaderSizeLimitMiddleware,
+    fastapi_without_docs,
+)
 from authsvc.housekeeping import purge_periodically
 from authsvc.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from authsvc.runtime import Runtime
@@ -101,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     _add_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_STATIC_URL,))
     if settings.cors_origins:
         app.add_middleware(

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     # Peers whose X-Forwarded-For is believed: addresses or networks, comma-separated.
     trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The request line and headers together (`authsvc serve`); larger gets 400, unread.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     docs_enabled: bool = True  # /docs, /redoc and /openapi.json
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)

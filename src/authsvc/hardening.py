@@ -1,4 +1,4 @@
-"""Request hardening: a cap on body size, and an app without its docs for production."""
+"""Request hardening: caps on header and body size, and an app without its docs."""
 
 from __future__ import annotations
 
@@ -61,6 +61,40 @@ class BodySizeLimitMiddleware:
             headers={"Connection": "close"},  # the rest of the body is not read
         )
         await response(scope, receive, send)
+
+
+class HeaderSizeLimitMiddleware:
+    """Answer 431 to a request whose line and headers exceed `max_bytes` together.
+
+    `authsvc serve` already refuses (400) a head once more than `max_bytes` of it is
+    buffered incomplete, which bounds the memory a connection holds; but a head that
+    arrives in one read (up to 64 KiB) is parsed whole. This makes the limit exact for
+    whatever reaches the app.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _head_size(scope) > self.max_bytes:
+            response = JSONResponse(
+                {"detail": f"The request line and headers must be at most {self.max_bytes} bytes"},
+                status_code=431,
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _head_size(scope: Scope) -> int:
+    """The size of the request line and headers as sent (`name: value\r\n` each)."""
+    path = scope.get("raw_path") or scope["path"].encode()
+    line = len(scope["method"]) + len(path) + 12  # " HTTP/1.1\r\n"
+    query = scope.get("query_string") or b""
+    headers = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+    return line + len(query) + 1 + headers + 2
 
 
 def fastapi_without_docs(*, static_url: str | None = None, **kwargs: Any) -> FastAPI:
