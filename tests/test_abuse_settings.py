@@ -7,11 +7,13 @@ import secrets
 import subprocess
 import sys
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import ValidationError
 
 from authsvc.config import resolve_jwt_secret
-from tests.conftest import TEST_SECRET, IsolatedSettings, authsvc_env, free_port
+from tests.conftest import TEST_SECRET, AppWith, IsolatedSettings, authsvc_env, free_port
 
 GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
 
@@ -85,3 +87,69 @@ def test_authsvc_serve_in_production_with_32_zeros_stops_with_one_line(empty_db:
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("authsvc: AUTHSVC_JWT_SECRET")
     assert GENERATE in line
+
+
+# --- who may read /metrics ----------------------------------------------------------
+
+
+async def get_metrics(app: FastAPI, peer: str, **headers: str) -> httpx.Response:
+    transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        return await client.get("/metrics", headers=headers)
+
+
+async def test_production_serves_metrics_only_to_loopback_by_default(app_with: AppWith) -> None:
+    async with app_with(env="production") as (app, _api):
+        public = await get_metrics(app, "203.0.113.7")
+        private = await get_metrics(app, "10.1.2.3")  # a NATed client can look private
+        local = await get_metrics(app, "127.0.0.1")
+        local6 = await get_metrics(app, "::1")
+
+    for refused in (public, private):
+        assert refused.status_code == 403
+        assert "AUTHSVC_METRICS_ALLOWED_NETWORKS" in refused.json()["detail"]
+        assert "authsvc_" not in refused.text
+    for allowed in (local, local6):
+        assert allowed.status_code == 200
+        assert "authsvc_http_requests_total" in allowed.text
+
+
+async def test_development_serves_metrics_to_anyone_by_default(app_with: AppWith) -> None:
+    async with app_with() as (app, _api):
+        assert (await get_metrics(app, "203.0.113.7")).status_code == 200
+
+
+async def test_the_allowed_networks_are_a_setting_checked_against_the_real_client(
+    app_with: AppWith,
+) -> None:
+    """Behind a trusted proxy the client it reports counts, not the proxy's own address."""
+    settings = {
+        "env": "production",
+        "metrics_allowed_networks": "10.0.0.0/8, 2001:db8::/32",
+        "trusted_proxies": "10.0.0.2",
+    }
+    async with app_with(**settings) as (app, _api):
+        scraper = await get_metrics(app, "10.9.8.7")
+        scraper6 = await get_metrics(app, "2001:db8::5")
+        outsider = await get_metrics(app, "192.168.1.1")
+        local = await get_metrics(app, "127.0.0.1")
+        via_proxy = await get_metrics(app, "10.0.0.2", **{"X-Forwarded-For": "198.51.100.1"})
+        scraper_via_proxy = await get_metrics(app, "10.0.0.2", **{"X-Forwarded-For": "10.3.3.3"})
+
+    assert [scraper.status_code, scraper6.status_code, scraper_via_proxy.status_code] == [200] * 3
+    assert [outsider.status_code, local.status_code, via_proxy.status_code] == [403] * 3
+
+
+def test_the_allowed_networks_are_read_from_the_environment_like_trusted_proxies() -> None:
+    settings = IsolatedSettings(
+        env="production", jwt_secret=TEST_SECRET, metrics_allowed_networks="127.0.0.1, ::1,"
+    )
+    assert [str(n) for n in settings.metrics_networks or []] == ["127.0.0.1/32", "::1/128"]
+
+
+async def test_docs_stay_on_in_production_unless_turned_off(app_with: AppWith) -> None:
+    """A decision (see the README): the docs describe only the public API."""
+    async with app_with(env="production") as (_app, api):
+        assert (await api.client.get("/docs")).status_code == 200
+    async with app_with(env="production", docs_enabled=False) as (_app, api):
+        assert (await api.client.get("/docs")).status_code == 404

@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -38,6 +38,7 @@ from authsvc.hardening import (
     BodySizeLimitMiddleware,
     HeaderSizeLimitMiddleware,
     fastapi_without_docs,
+    only_from,
 )
 from authsvc.housekeeping import purge_periodically
 from authsvc.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
@@ -46,6 +47,10 @@ from authsvc.runtime import Runtime
 logger = logging.getLogger("authsvc")
 
 DOCS_STATIC_URL = "/static-offline-docs"
+METRICS_REFUSED = (
+    "/metrics is served only to the client addresses in AUTHSVC_METRICS_ALLOWED_NETWORKS "
+    "(by default in production: loopback)"
+)
 
 DESCRIPTION = """
 OAuth2 authentication service: register, obtain tokens with the password grant,
@@ -98,7 +103,12 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(root.router)
     app.include_router(health.router)
     if runtime.metrics is not None:
-        app.include_router(metrics.router)
+        allowed = only_from(
+            settings.metrics_networks,
+            trusted_proxies=settings.trusted_proxies,
+            detail=METRICS_REFUSED,
+        )
+        app.include_router(metrics.router, dependencies=[Depends(allowed)])
     app.include_router(auth.router)
     app.include_router(users.router)
     app.include_router(wellknown.router)

@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, Self, get_args
 
@@ -102,8 +103,12 @@ class Settings(BaseSettings):
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     metrics_enabled: bool = True  # GET /metrics, Prometheus text format
+    # Who may read /metrics: client addresses or networks, comma-separated (the client as
+    # AUTHSVC_TRUSTED_PROXIES resolves it). Unset: loopback only in production, anyone in
+    # development (see `metrics_networks`).
+    metrics_allowed_networks: Annotated[list[IPvAnyNetwork] | None, NoDecode] = None
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         """Lists come from the environment as `a, b, c`."""
@@ -173,6 +178,20 @@ class Settings(BaseSettings):
                 "AUTHSVC_JWT_PRIVATE_KEYS to its path (or to the PEM text)"
             )
         return self
+
+    @property
+    def metrics_networks(self) -> list[IPv4Network | IPv6Network] | None:
+        """The networks /metrics answers; None: anyone.
+
+        Production's default is loopback alone, not the private ranges too: behind Docker's
+        or podman's port publishing, or a Kubernetes service, a client from the internet
+        can reach the service from a private address.
+        """
+        if self.metrics_allowed_networks is not None:
+            return list(self.metrics_allowed_networks)
+        if self.env == "production":
+            return [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+        return None
 
     @property
     def asymmetric_signing(self) -> bool:

@@ -1,13 +1,18 @@
-"""Request hardening: caps on header and body size, and an app without its docs."""
+"""Request hardening: caps on header and body size, who may read /metrics, an app without
+its docs."""
 
 from __future__ import annotations
 
+import ipaddress
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from authsvc.client_ip import Network, client_ip
 
 
 class BodySizeLimitMiddleware:
@@ -95,6 +100,31 @@ def _head_size(scope: Scope) -> int:
     query = scope.get("query_string") or b""
     headers = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
     return line + len(query) + 1 + headers + 2
+
+
+def only_from(
+    networks: Sequence[Network] | None, *, trusted_proxies: Sequence[Network], detail: str
+) -> Callable[[Request], None]:
+    """A route dependency: 403 with `detail` unless the client (as the trusted proxies
+    report it; a trusted proxy's own address is not enough) is in `networks`. None lets
+    anyone in."""
+
+    def check(request: Request) -> None:
+        if networks is None:
+            return
+        ip = client_ip(
+            request.client.host if request.client else None,
+            request.headers.getlist("x-forwarded-for"),
+            trusted_proxies,
+        )
+        try:
+            address = ipaddress.ip_address(ip or "")
+        except ValueError:
+            address = None  # no address (a Unix socket): not one of the networks
+        if address is None or not any(address in network for network in networks):
+            raise HTTPException(status_code=403, detail=detail)
+
+    return check
 
 
 def fastapi_without_docs(*, static_url: str | None = None, **kwargs: Any) -> FastAPI:
