@@ -137,7 +137,7 @@ class Settings(BaseSettings):
         reachable = pair.amount * (account.get_expiry() // pair.get_expiry() + 1)
         if reachable >= account.amount:
             raise ValueError(
-                f"AUTHSVC_LOGIN_LIMIT_ACCOUNT ({account}) must allow more failures than one "
+                f"AUTHSVC_LOGIN_LIMIT_ACCOUNT ({account}) must allow more attempts than one "
                 f"address can make under AUTHSVC_LOGIN_LIMIT_ACCOUNT_IP ({pair}): "
                 f"{reachable} in {account.get_expiry()} s; raise it or lower the other"
             )

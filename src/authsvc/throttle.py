@@ -183,7 +183,7 @@ class Throttle:
             raise await self._throttled(limit, keys)
         for limit, keys in checks:
             if limit is self.account and exempt:
-                continue  # full, and not for this address: counting would record nothing
+                continue  # spent, and not applied at this address: a hit would record nothing
             if await self._hit(limit, keys):
                 continue
             if limit is self.account and await known_address():
