@@ -84,7 +84,8 @@ def assert_throttled(response: httpx.Response) -> None:
     assert response.status_code == 429, response.text
     body = response.json()
     assert body["error"] == "slow_down"
-    assert "Too many failed logins" in body["error_description"]
+    assert "Too many" in body["error_description"]
+    assert "login" in body["error_description"]
     assert 1 <= int(response.headers["Retry-After"]) <= 3600
 
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
@@ -18,7 +18,12 @@ from authsvc.api import auth, health, metrics, oauth, root, users, wellknown
 from authsvc.api.errors import add_exception_handlers
 from authsvc.api.token import token_router
 from authsvc.config import Settings
-from authsvc.hardening import BodySizeLimitMiddleware, fastapi_without_docs
+from authsvc.hardening import (
+    BodySizeLimitMiddleware,
+    HeaderSizeLimitMiddleware,
+    fastapi_without_docs,
+    only_from,
+)
 from authsvc.housekeeping import purge_periodically
 from authsvc.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from authsvc.oauth.grants import Grant
@@ -27,6 +32,10 @@ from authsvc.runtime import Runtime
 logger = logging.getLogger("authsvc")
 
 DOCS_STATIC_URL = "/static-offline-docs"
+METRICS_REFUSED = (
+    "/metrics is served only to the client addresses in AUTHSVC_METRICS_ALLOWED_NETWORKS "
+    "(by default in production: loopback)"
+)
 
 DESCRIPTION = """
 OAuth2 authentication service: register, obtain tokens with the password grant,
@@ -85,7 +94,12 @@ def create_app(settings: Settings, *, grants: Sequence[Callable[[Runtime], Grant
     app.include_router(root.router)
     app.include_router(health.router)
     if runtime.metrics is not None:
-        app.include_router(metrics.router)
+        allowed = only_from(
+            settings.metrics_networks,
+            trusted_proxies=settings.trusted_proxies,
+            detail=METRICS_REFUSED,
+        )
+        app.include_router(metrics.router, dependencies=[Depends(allowed)])
     app.include_router(auth.router)
     app.include_router(token_router(runtime.grants))
     app.include_router(oauth.router)
@@ -94,6 +108,7 @@ def create_app(settings: Settings, *, grants: Sequence[Callable[[Runtime], Grant
 
     add_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(HeaderSizeLimitMiddleware, max_bytes=settings.max_header_bytes)
     app.add_middleware(SecurityHeadersMiddleware, cacheable_prefixes=(DOCS_STATIC_URL,))
     if settings.cors_origins:
         app.add_middleware(

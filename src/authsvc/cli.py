@@ -167,6 +167,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
                 access_log=False,  # ours (authsvc.access) knows the route, request id and user
                 proxy_headers=False,  # client IPs: see AUTHSVC_TRUSTED_PROXIES
                 server_header=False,
+                # h11, not httptools: httptools (llhttp) has no bound on a request's head
+                # and reads a header of any size into memory; h11 refuses a head larger
+                # than this (400, and the connection is closed without reading on).
+                http="h11",
+                h11_max_incomplete_event_size=settings.max_header_bytes,
                 timeout_graceful_shutdown=30,
             )
     except _StopRequested:

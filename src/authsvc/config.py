@@ -6,6 +6,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal, Self, get_args
 
@@ -20,6 +21,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from authsvc.security.secret_strength import GENERATE, weakness
 
 logger = logging.getLogger("authsvc")
 
@@ -82,24 +85,30 @@ class Settings(BaseSettings):
     # gets 503 at once. None: 16 per worker (about 4 s of queue at bcrypt cost 12).
     hash_queue_limit: int | None = Field(default=None, ge=0)
 
-    # Abuse resistance. Failed logins are counted in Redis when it is set (shared by every
-    # replica and worker), else in this process's memory.
+    # Abuse resistance. Login attempts (successes too; see throttle.py) are counted in Redis
+    # when it is set (shared by every replica and worker), else in this process's memory.
     redis_url: str | None = None
     throttle_key_prefix: str = "authsvc"
     login_limit_account_ip: RateLimit = "10/15 minutes"
-    login_limit_ip: RateLimit = "100/15 minutes"
+    login_limit_ip: RateLimit = "300/15 minutes"
     login_limit_account: RateLimit = "100/hour"
     register_limit_ip: RateLimit = "30/hour"
     # Peers whose X-Forwarded-For is believed: addresses or networks, comma-separated.
     trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(default_factory=list)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    # The request line and headers together (`authsvc serve`); larger gets 400, unread.
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024)
     docs_enabled: bool = True  # /docs, /redoc and /openapi.json
 
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
     metrics_enabled: bool = True  # GET /metrics, Prometheus text format
+    # Who may read /metrics: client addresses or networks, comma-separated (the client as
+    # AUTHSVC_TRUSTED_PROXIES resolves it). Unset: loopback only in production, anyone in
+    # development (see `metrics_networks`).
+    metrics_allowed_networks: Annotated[list[IPvAnyNetwork] | None, NoDecode] = None
 
-    @field_validator("cors_origins", "trusted_proxies", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
         """Lists come from the environment as `a, b, c`."""
@@ -119,15 +128,16 @@ class Settings(BaseSettings):
         """The per-account limit must be out of reach of a single address.
 
         In any stretch of time T one address gets at most `amount * (T // window + 1)`
-        failures past the per-(account, address) limit; that must stay below the
-        per-account limit, or one attacker could lock the owner out.
+        attempts past the per-(account, address) limit (a success clears that counter, but
+        only the password's holder can log in); that must stay below the per-account
+        limit, or one attacker could lock the owner out.
         """
         pair = limits.parse(self.login_limit_account_ip)
         account = limits.parse(self.login_limit_account)
         reachable = pair.amount * (account.get_expiry() // pair.get_expiry() + 1)
         if reachable >= account.amount:
             raise ValueError(
-                f"AUTHSVC_LOGIN_LIMIT_ACCOUNT ({account}) must allow more failures than one "
+                f"AUTHSVC_LOGIN_LIMIT_ACCOUNT ({account}) must allow more attempts than one "
                 f"address can make under AUTHSVC_LOGIN_LIMIT_ACCOUNT_IP ({pair}): "
                 f"{reachable} in {account.get_expiry()} s; raise it or lower the other"
             )
@@ -147,8 +157,12 @@ class Settings(BaseSettings):
             if len(secret.encode()) < MIN_SECRET_BYTES:
                 raise ValueError(
                     f"AUTHSVC_JWT_SECRET must be set to at least {MIN_SECRET_BYTES} bytes "
-                    "in production (generate one with: "
-                    "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                    f"in production (generate one with: {GENERATE})"
+                )
+            if reason := weakness(secret):
+                raise ValueError(
+                    f"AUTHSVC_JWT_SECRET {reason}: production needs a random secret "
+                    f"(generate one with: {GENERATE})"
                 )
         return self
 
@@ -164,6 +178,20 @@ class Settings(BaseSettings):
                 "AUTHSVC_JWT_PRIVATE_KEYS to its path (or to the PEM text)"
             )
         return self
+
+    @property
+    def metrics_networks(self) -> list[IPv4Network | IPv6Network] | None:
+        """The networks /metrics answers; None: anyone.
+
+        Production's default is loopback alone, not the private ranges too: behind Docker's
+        or podman's port publishing, or a Kubernetes service, a client from the internet
+        can reach the service from a private address.
+        """
+        if self.metrics_allowed_networks is not None:
+            return list(self.metrics_allowed_networks)
+        if self.env == "production":
+            return [IPv4Network("127.0.0.0/8"), IPv6Network("::1/128")]
+        return None
 
     @property
     def asymmetric_signing(self) -> bool:
@@ -191,6 +219,12 @@ def resolve_jwt_secret(settings: Settings) -> str:
             logger.warning(
                 "AUTHSVC_JWT_SECRET is shorter than %d bytes; production refuses this",
                 MIN_SECRET_BYTES,
+            )
+        elif reason := weakness(secret):
+            logger.warning(
+                "AUTHSVC_JWT_SECRET %s; production refuses this (generate one with: %s)",
+                reason,
+                GENERATE,
             )
         return secret
     return development_file(

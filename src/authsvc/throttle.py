@@ -1,18 +1,27 @@
 """Login and registration throttling, counted by the `limits` library.
 
-Only failures are counted, and every check happens before any password is hashed, so a
-throttled request costs the server no hashing at all. Three limits guard a login:
+Every login attempt that will be checked is counted first, each limit in one atomic step
+(`hit`, which refuses to record past the limit), and only then is its password hashed:
+a burst of concurrent guesses cannot slip past a limit before any of them is counted,
+and a throttled request costs the server no hashing at all. Three limits guard a login:
 
 - per (account, client address): what stops one attacker guessing one account;
 - per client address, across accounts: password spraying from one address;
 - per account, across addresses: guessing one account from many addresses.
 
-The per-account limit is set so that one address can never reach it on its own (the
-settings refuse otherwise), and it does not apply to an address the account has logged
-in from before: an attacker spread over many addresses cannot lock the owner out of
-their own account from a place they use. A successful login clears the counter of
-its (account, address) pair. Registration counts every attempt per address, because
-each one costs a hash and says whether an email has an account.
+All three count attempts, successes included: `limits` cannot take one attempt back out
+of a moving window, only forget the whole window, and forgetting it on a success would
+let an attacker reset the per-address count by logging in to an account of their own.
+The exception is the (account, address) pair, whose counter a success clears: only the
+password's holder can do that. An attempt refused by one limit counts against none of
+them (but in a race: see `check_login`).
+
+The per-account limit is set so that one attacker's address can never reach it on its own
+(the settings refuse otherwise), and it does not apply to an address (for IPv6, the /64
+network) the account has logged in from before: an attacker spread over many addresses
+cannot lock the owner out of their own account from a place they use. Registration
+counts every attempt per address, because each one costs a hash and says whether an
+email has an account.
 
 Counters live in this process's memory, or in Redis when `AUTHSVC_REDIS_URL` is set, so
 that every replica and worker shares them. If Redis fails, logins are let through (and
@@ -24,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import ipaddress
 import logging
 import math
 import time
@@ -37,6 +45,8 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
+from authsvc.client_ip import subscriber
+from authsvc.audit import AuditEvent
 from authsvc.config import Settings
 from authsvc.emails import email_key
 from authsvc.errors import Throttled
@@ -44,10 +54,33 @@ from authsvc.errors import Throttled
 logger = logging.getLogger("authsvc.audit")
 
 REDIS_TIMEOUT_SECONDS = 0.5  # a slow Redis must not hold every login up
+# Connections to Redis per process. A burst waits for a free one (up to the wait below)
+# rather than failing, since a failure lets the login through: with redis-py's default
+# pool, a burst of a few dozen concurrent logins ran out of connections and was not
+# throttled at all.
+REDIS_MAX_CONNECTIONS = 32
+REDIS_POOL_WAIT_SECONDS = 5.0
 UNKNOWN_ADDRESS = "unknown"
-IPV6_PREFIX = 64  # IPv6 clients are counted per /64 network
 
 Keys = tuple[str, ...]
+
+
+class _MemoryStorage(MemoryStorage):
+    """limits' async memory storage, with a `clear` that its own pruning task survives.
+
+    limits 5.x prunes expired moving-window entries in a background task that lists the
+    keys, then awaits on each in turn (a lock, a thread hop) and reads `events[key]`
+    unguarded: a key cleared meanwhile (a successful login clears its pair counter) made
+    it raise KeyError, logged as "Task exception was never retrieved". Here a cleared key
+    is left behind as an empty window (acquiring 0 entries creates one, and nothing in
+    between yields), which the task then drops like any other empty window. (A race of
+    limits' own remains: attempts counted on a key while the task prunes that key can be
+    pruned with it, if the task found all of its old entries expired.)
+    """
+
+    async def clear(self, key: str) -> None:
+        await super().clear(key)
+        await self.acquire_entry(key, limit=1, expiry=1, amount=0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,10 +111,12 @@ class Throttle:
             parse(settings.login_limit_account_ip),
         )
         self.ip = Limit(
-            "login-ip", "failed logins from this address", parse(settings.login_limit_ip)
+            "login-ip", "login attempts from this address", parse(settings.login_limit_ip)
         )
         self.account = Limit(
-            "login-account", "failed logins for this account", parse(settings.login_limit_account)
+            "login-account",
+            "login attempts for this account",
+            parse(settings.login_limit_account),
         )
         self.register_ip = Limit(
             "register-ip", "registrations from this address", parse(settings.register_limit_ip)
@@ -90,9 +125,11 @@ class Throttle:
     @classmethod
     def from_settings(cls, settings: Settings) -> Throttle:
         if not settings.redis_url:
-            return cls(MemoryStorage(), settings)
-        pool = redis.asyncio.ConnectionPool.from_url(
+            return cls(_MemoryStorage(), settings)
+        pool = redis.asyncio.BlockingConnectionPool.from_url(
             settings.redis_url,
+            max_connections=REDIS_MAX_CONNECTIONS,
+            timeout=REDIS_POOL_WAIT_SECONDS,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
@@ -119,41 +156,46 @@ class Throttle:
     async def check_login(
         self, email: str, ip: str | None, *, known_address: Callable[[], Awaitable[bool]]
     ) -> None:
-        """Raise Throttled if this login may not even be tried. Costs no hashing.
+        """Count this login attempt against every limit, or raise Throttled. Costs no hashing.
 
-        The (account, address) attempt is counted here, before the password is checked,
-        in one atomic step (`hit`): a burst of concurrent guesses cannot all slip past
-        the check before any of them is counted. A success clears it again. The other
-        two limits count failures only (see `login_failed`), so they are only tested.
+        First each limit is tested, counting nothing, so that an attempt any of them
+        refuses counts against none. Then each is hit, one after the other, most specific
+        first: a hit is atomic and records nothing once the limit is reached, so of a
+        burst that passed the test together no more get through than the limit allows.
+        An attempt that loses that race keeps its count in the limits hit before.
 
         `known_address` says whether the account has logged in from this address before;
-        it is asked only when the per-account limit is spent.
+        it is asked (at most once) only when the per-account limit is spent.
         """
         account, address = _account_key(email), _address_key(ip)
-        checks: list[tuple[Limit, Keys]] = [(self.ip, (address,)), (self.account, (account,))]
-        allowed = await asyncio.gather(*(self._allows(limit, keys) for limit, keys in checks))
-        for (limit, keys), ok in zip(checks, allowed, strict=True):
+        checks: list[tuple[Limit, Keys]] = [
+            (self.account_ip, (account, address)),
+            (self.ip, (address,)),
+            (self.account, (account,)),
+        ]
+        room = await asyncio.gather(*(self._allows(limit, keys) for limit, keys in checks))
+        exempt = False  # from the per-account limit: the owner's usual address
+        for (limit, keys), ok in zip(checks, room, strict=True):
             if ok:
                 continue
             if limit is self.account and await known_address():
-                continue  # the owner's usual address: not locked out by a distributed attack
+                exempt = True
+                continue
             raise await self._throttled(limit, keys)
-        pair = (account, address)
-        if not await self._hit(self.account_ip, pair):
-            raise await self._throttled(self.account_ip, pair)
+        for limit, keys in checks:
+            if limit is self.account and exempt:
+                continue  # spent, and not applied at this address: a hit would record nothing
+            if await self._hit(limit, keys):
+                continue
+            if limit is self.account and await known_address():
+                continue
+            raise await self._throttled(limit, keys)
 
     async def login_failed(self, email: str, ip: str | None) -> None:
-        account, address = _account_key(email), _address_key(ip)
-        # The (account, address) pair was counted before the password was checked.
-        hits: list[tuple[Limit, Keys]] = [(self.ip, (address,)), (self.account, (account,))]
-        try:
-            await asyncio.gather(
-                *(self._limiter.hit(limit.item, *self._ids(limit, keys)) for limit, keys in hits)
-            )
-        except StorageError as exc:
-            _storage_failed(exc)
+        """Nothing left to count: `check_login` counted the attempt before it was checked."""
 
     async def login_succeeded(self, email: str, ip: str | None) -> None:
+        """Clear the (account, address) counter; the other two keep the attempt."""
         keys = (_account_key(email), _address_key(ip))
         try:
             await self._limiter.clear(self.account_ip.item, *self._ids(self.account_ip, keys))
@@ -211,27 +253,16 @@ async def _fail_open(answer: Awaitable[bool]) -> bool:
 def _storage_failed(exc: StorageError) -> None:
     logger.error(
         "rate-limit storage failed; not throttling",
-        extra={"event": "throttle_unavailable", "reason": type(exc.storage_error).__name__},
+        extra={
+            "event": AuditEvent.THROTTLE_UNAVAILABLE.value,
+            "reason": type(exc.storage_error).__name__,
+        },
     )
 
 
 def _address_key(ip: str | None) -> str:
-    """The client's counter key: its address, or for IPv6 its /64 network.
-
-    One IPv6 subscriber usually holds a whole /64, so counting single addresses would
-    let one attacker rotate through billions of them.
-    """
-    if not ip:
-        return UNKNOWN_ADDRESS
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return ip
-    if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:  # "::ffff:192.0.2.1" is an IPv4 client
-            return str(address.ipv4_mapped)
-        return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
-    return ip
+    """The client's counter key: its address, or for IPv6 its /64 network."""
+    return subscriber(ip) if ip else UNKNOWN_ADDRESS
 
 
 def _account_key(email: str) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from authsvc.client_ip import subscriber
 from authsvc.emails import email_key, storable
 from authsvc.models import RefreshToken, Session, User, UTCDateTime
 
@@ -121,16 +122,24 @@ class SessionRepository:
         return result.scalar_one_or_none()
 
     async def has_logged_in_from(self, email: str, client_ip: str) -> bool:
-        """Whether the account with this email ever had a session from this address."""
+        """Whether the account with this email ever had a session from this address, or
+        for IPv6 from its /64 network: the unit the login counters use (client_ip.py)."""
         if not (storable(email) and storable(client_ip)):
             return False
-        result = await self.db.execute(
-            select(Session.id)
+        addresses = (
+            select(Session.client_ip)
             .join(User, User.id == Session.user_id)
-            .where(User.email_key == email_key(email), Session.client_ip == client_ip)
-            .limit(1)
+            .where(User.email_key == email_key(email))
         )
-        return result.first() is not None
+        if ":" not in client_ip:  # IPv4 (or no address at all): counted as it is
+            result = await self.db.execute(addresses.where(Session.client_ip == client_ip).limit(1))
+            return result.first() is not None
+        # The text of two addresses in one /64 has no common prefix to match in SQL
+        # (`2001:db8::1`, `2001:db8:0:0:1::1`), so compare the account's IPv6 addresses
+        # here: there are few, as a session needs the password.
+        network = subscriber(client_ip)
+        result = await self.db.execute(addresses.where(Session.client_ip.contains(":")).distinct())
+        return any(subscriber(known) == network for known in result.scalars() if known)
 
     async def get_live(self, session_id: uuid.UUID, *, now: datetime) -> Session | None:
         result = await self.db.execute(select(Session).where(Session.id == session_id, *live(now)))

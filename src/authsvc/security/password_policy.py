@@ -1,7 +1,12 @@
 """Which new passwords are accepted: NIST SP 800-63B §5.1.1.2, in one place.
 
 Length only (8 to 1024 characters, any Unicode), no composition rules, and two blocklists:
-the most common passwords, and the account's own email name. Every place a password is
+the most common passwords, and the account's own email name. Spaces are characters like
+any other, but they cannot hide a weak password: one of only whitespace is refused, the
+length does not count whitespace at either end, and both blocklists see the password
+trimmed and with whitespace as a separator (`"password "`, `"pass word"` and
+`"John Smith!!"` for john.smith@ are refused). What is stored (hashed) is always the
+password exactly as typed. Every place a password is
 chosen (registration, `authsvc create-user`, a future password change) calls
 `check_new_password`; the schemas call it from their validators.
 
@@ -24,7 +29,7 @@ MAX_LENGTH = 1024
 COMMON_PASSWORDS_FILE = "common_passwords.txt.gz"
 # Shorter email names (`a@`, `bo@`) are in too many good passwords to forbid them inside one.
 MIN_NAME_LENGTH_TO_MATCH_INSIDE = 4
-_SEPARATORS = re.compile(r"[._\-+]")
+_SEPARATORS = re.compile(r"[\s._\-+]")
 
 
 class PasswordRejected(ValueError):
@@ -47,15 +52,23 @@ def check_new_password(password: str, *, email: str | None = None) -> str:
     """Return the password unchanged if the policy accepts it, else raise PasswordRejected.
 
     The checks run on the NFKC form, as it will be hashed, so what is compared is what
-    will be stored; the blocklists compare case-insensitively.
+    will be stored; the blocklists compare case-insensitively, trimmed, and also with
+    whitespace left out (the list has no entry with a space).
     """
     normalized = normalize_password(password)
-    if len(normalized) < MIN_LENGTH:
-        raise PasswordRejected(f"The password must be at least {MIN_LENGTH} characters long")
+    trimmed = normalized.strip()
+    if normalized and not trimmed:
+        raise PasswordRejected("The password must not be only spaces")
+    if len(trimmed) < MIN_LENGTH:
+        raise PasswordRejected(
+            f"The password must be at least {MIN_LENGTH} characters long "
+            "(not counting spaces at either end)"
+        )
     if len(normalized) > MAX_LENGTH:
         raise PasswordRejected(f"The password must be at most {MAX_LENGTH} characters long")
-    folded = _fold(normalized)
-    if folded in common_passwords():
+    folded = _fold(trimmed)
+    common = common_passwords()
+    if folded in common or "".join(folded.split()) in common:
         raise PasswordRejected(
             "This password is one of the most common passwords, which attackers try first; "
             "choose another (a few unrelated words make a strong one)"
