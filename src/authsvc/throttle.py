@@ -45,8 +45,8 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from limits.errors import StorageError
 
-from authsvc.client_ip import subscriber
 from authsvc.audit import AuditEvent
+from authsvc.client_ip import subscriber
 from authsvc.config import Settings
 from authsvc.emails import email_key
 from authsvc.errors import Throttled
