@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from authsvc import __version__
 from authsvc.config import ASYMMETRIC_ALGORITHMS, Settings
+from authsvc.domain import CLI_OPERATOR
 from authsvc.errors import EmailTaken
 from authsvc.logs import logging_config
 from authsvc.security import scopes as scope_rules
@@ -228,7 +229,11 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         try:
             # The operator's path: the only one that can grant more than `user`.
             user = await runtime.accounts.provision(
-                email=body.email, password=body.password, full_name=body.full_name, scopes=scopes
+                email=body.email,
+                password=body.password,
+                full_name=body.full_name,
+                scopes=scopes,
+                actor=CLI_OPERATOR,
             )
             return str(user.id)
         finally:

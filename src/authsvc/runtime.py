@@ -27,7 +27,9 @@ from authsvc.security.password_policy import common_passwords
 from authsvc.security.passwords import PasswordHasher
 from authsvc.security.tokens import AccessTokenCodec
 from authsvc.services.accounts import AccountService
+from authsvc.services.admin import AdminService
 from authsvc.services.credentials import Credentials
+from authsvc.services.lifecycle import Lifecycle
 from authsvc.services.sessions import SessionService
 from authsvc.signing_keys import resolve_token_keys
 from authsvc.throttle import Throttle
@@ -45,6 +47,7 @@ class Runtime:
     metrics: Metrics | None
     throttle: Throttle
     accounts: AccountService
+    admin: AdminService
     sessions: SessionService
     bearer: BearerAuth
     issuer: TokenIssuer
@@ -83,6 +86,10 @@ class Runtime:
             default_client_id=settings.default_client_id,
         )
         bearer = BearerAuth(db, codec=codec)
+        lifecycle = Lifecycle(db, audit=audit)
+        accounts = AccountService(
+            db, credentials=credentials, lifecycle=lifecycle, throttle=throttle, audit=audit
+        )
         grants = GrantRegistry(default=PasswordGrant.grant_type)
         grants.register(PasswordGrant(db, credentials=credentials, issuer=issuer, audit=audit))
         grants.register(
@@ -101,7 +108,8 @@ class Runtime:
             codec=codec,
             metrics=metrics,
             throttle=throttle,
-            accounts=AccountService(db, credentials=credentials, throttle=throttle, audit=audit),
+            accounts=accounts,
+            admin=AdminService(db, accounts=accounts, lifecycle=lifecycle, audit=audit),
             sessions=SessionService(db, audit=audit),
             bearer=bearer,
             issuer=issuer,
