@@ -22,6 +22,7 @@ from authsvc.errors import (
     InsufficientScope,
     InvalidBody,
     InvalidToken,
+    LastAdmin,
     NotAuthenticated,
     Overloaded,
     PasswordChangedMeanwhile,
@@ -30,7 +31,7 @@ from authsvc.errors import (
     WrongPassword,
 )
 from authsvc.models import User
-from authsvc.schemas import SessionOut, UserOut, UserUpdate
+from authsvc.schemas import AccountDeletion, SessionOut, UserOut, UserUpdate
 
 router = APIRouter(
     prefix="/users",
@@ -53,6 +54,29 @@ async def read_me(user: CurrentUser) -> User:
 async def update_me(body: UserUpdate, user: CurrentUser, accounts: Accounts) -> User:
     full_name = body.full_name if "full_name" in body.model_fields_set else UNCHANGED
     return await accounts.update_profile(user, full_name=full_name)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(
+        WrongPassword,
+        Throttled,
+        LastAdmin,
+        PasswordChangedMeanwhile,
+        BodyTooLarge,
+        InvalidBody,
+        Overloaded,
+    ),
+    summary="Delete your account",
+    description="Needs the current password (a wrong one is 400, and counts against the "
+    "login limits). Erases the account, its sessions and refresh tokens; the email can "
+    "register again. The last active admin cannot (409).",
+)
+async def delete_me(
+    body: AccountDeletion, principal: CurrentPrincipal, origin: RequestOrigin, accounts: Accounts
+) -> None:
+    await accounts.delete_account(principal, current_password=body.current_password, origin=origin)
 
 
 @router.post(
