@@ -1,4 +1,4 @@
-"""The `authsvc` command: serve, migrate, create-user, purge-sessions."""
+"""The `authsvc` command: serve, migrate, create-user, users, purge-sessions, keys."""
 
 from __future__ import annotations
 
@@ -41,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.handler(args, None))
         settings = _load_settings()
         log_config = logging_config(
-            json_logs=settings.env == "production", level=getattr(args, "log_level", "info")
+            json_logs=settings.env == "production",
+            level=getattr(args, "log_level", "info"),
+            to_stderr=getattr(args, "logs_to_stderr", False),
         )
         logging.config.dictConfig(log_config)
         result: int = args.handler(args, settings)
@@ -92,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(handler=_create_user)
+
+    from authsvc.cli_users import add_users_commands  # it needs CliError from here
+
+    add_users_commands(commands)
 
     purge = commands.add_parser(
         "purge-sessions",

@@ -56,10 +56,13 @@ class Runtime:
     introspection: Introspection
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, preload: bool = True) -> Runtime:
+        """`preload=False` for a one-off command that sets no password: it skips loading
+        the password blocklist, which a server loads now, not in the first registration."""
         keys = resolve_token_keys(settings)  # first: KeyConfigError names a bad key and why
         db = Database(create_engine(settings))  # lazy: connects on first use
-        common_passwords()  # load the password blocklist now, not in the first registration
+        if preload:
+            common_passwords()
         metrics = Metrics() if settings.metrics_enabled else None
         audit = Audit(metrics)
         hasher = PasswordHasher(
