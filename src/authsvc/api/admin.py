@@ -7,9 +7,9 @@ import binascii
 import json
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.exceptions import RequestValidationError
 
 from authsvc.api.deps import Admin, AdminPrincipal
@@ -37,6 +37,8 @@ from authsvc.schemas import (
     SessionOut,
 )
 from authsvc.services.admin import MAX_PAGE_SIZE, NO_SUCH_SESSION
+
+UUID_FORMAT: dict[str, Any] = {"format": "uuid"}
 
 router = APIRouter(
     prefix="/admin",
@@ -90,6 +92,16 @@ async def page_cursor(
 
 
 PageCursor = Annotated[PageKey | None, Depends(page_cursor)]
+
+# Documented as UUIDs, taken as any text: a malformed id is a 404, as an unknown one is.
+UserId = Annotated[
+    str,
+    Path(description="The account's id; any other text is a 404", json_schema_extra=UUID_FORMAT),
+]
+SessionId = Annotated[
+    str,
+    Path(description="The session's id; any other text is a 404", json_schema_extra=UUID_FORMAT),
+]
 
 
 def user_id_of(value: str) -> uuid.UUID:
@@ -164,7 +176,7 @@ async def create_user(
     responses=responses(UserNotFound),
     summary="One user",
 )
-async def read_user(_admin: AdminPrincipal, user_id: str, admin: Admin) -> AdminUserOut:
+async def read_user(_admin: AdminPrincipal, user_id: UserId, admin: Admin) -> AdminUserOut:
     return AdminUserOut.of(await admin.get_user(user_id_of(user_id)))
 
 
@@ -179,7 +191,7 @@ async def read_user(_admin: AdminPrincipal, user_id: str, admin: Admin) -> Admin
     "is a 409.",
 )
 async def update_user(
-    principal: AdminPrincipal, user_id: str, body: AdminUserUpdate, admin: Admin
+    principal: AdminPrincipal, user_id: UserId, body: AdminUserUpdate, admin: Admin
 ) -> AdminUserOut:
     changes = UserChanges(
         is_active=body.is_active if body.is_active is not None else UNCHANGED,
@@ -198,7 +210,7 @@ async def update_user(
     description="A real delete (for erasure requests); the email can register again. "
     "Deleting the last active admin is a 409.",
 )
-async def delete_user(principal: AdminPrincipal, user_id: str, admin: Admin) -> None:
+async def delete_user(principal: AdminPrincipal, user_id: UserId, admin: Admin) -> None:
     await admin.delete_user(user_id_of(user_id), actor=actor(principal))
 
 
@@ -208,7 +220,9 @@ async def delete_user(principal: AdminPrincipal, user_id: str, admin: Admin) -> 
     responses=responses(UserNotFound),
     summary="A user's live sessions",
 )
-async def list_sessions(principal: AdminPrincipal, user_id: str, admin: Admin) -> list[SessionOut]:
+async def list_sessions(
+    principal: AdminPrincipal, user_id: UserId, admin: Admin
+) -> list[SessionOut]:
     live = await admin.list_sessions(user_id_of(user_id))
     return [SessionOut.of(s, current_session_id=principal.session_id) for s in live]
 
@@ -219,7 +233,7 @@ async def list_sessions(principal: AdminPrincipal, user_id: str, admin: Admin) -
     responses=responses(UserNotFound),
     summary="End every session of a user",
 )
-async def end_sessions(principal: AdminPrincipal, user_id: str, admin: Admin) -> None:
+async def end_sessions(principal: AdminPrincipal, user_id: UserId, admin: Admin) -> None:
     await admin.end_sessions(user_id_of(user_id), actor=actor(principal))
 
 
@@ -230,7 +244,7 @@ async def end_sessions(principal: AdminPrincipal, user_id: str, admin: Admin) ->
     summary="End one session of a user",
 )
 async def end_session(
-    principal: AdminPrincipal, user_id: str, session_id: str, admin: Admin
+    principal: AdminPrincipal, user_id: UserId, session_id: SessionId, admin: Admin
 ) -> None:
     try:
         sid = uuid.UUID(session_id)
