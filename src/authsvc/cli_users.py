@@ -92,11 +92,11 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-async def _change(admin: AdminService, email: str, changes: UserChanges) -> tuple[int, list[str]]:
-    """Apply `changes` to the account with this email; (live sessions, scopes) after."""
+async def _change(admin: AdminService, email: str, changes: UserChanges) -> list[str]:
+    """Apply `changes` to the account with this email; the scopes it holds after."""
     view = await admin.find_by_email(email)
     after = await admin.update_user(view.user.id, changes, actor=CLI_OPERATOR)
-    return after.live_sessions, sorted(after.user.scope_set)
+    return sorted(after.user.scope_set)
 
 
 def _disable(args: argparse.Namespace, settings: Settings) -> int:
@@ -144,11 +144,11 @@ def _revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _rescope(args: argparse.Namespace, settings: Settings, *, add: bool) -> int:
-    async def rescope(admin: AdminService) -> tuple[int, list[str]]:
+    async def rescope(admin: AdminService) -> list[str]:
         held = (await admin.find_by_email(args.email)).user.scope_set
         scopes = held | {args.scope} if add else held - {args.scope}
         return await _change(admin, args.email, UserChanges(scopes=scopes))
 
-    _sessions, scopes = _run(settings, rescope)
+    scopes = _run(settings, rescope)
     print(f"{args.email} holds: {' '.join(scopes)}")
     return 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
 
 from authsvc.audit import Audit, AuditEvent
 from authsvc.clock import utcnow
@@ -33,18 +32,12 @@ from authsvc.repositories.users import UserRepository
 from authsvc.security import scopes as scope_rules
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    changes: dict[str, str]  # what changed, for the audit log (never a secret)
-    sessions_ended: int
-
-
 class Lifecycle:
     def __init__(self, db: Database, *, audit: Audit) -> None:
         self._db = db
         self._audit = audit
 
-    async def update(self, user_id: uuid.UUID, changes: UserChanges, *, actor: Actor) -> Outcome:
+    async def update(self, user_id: uuid.UUID, changes: UserChanges, *, actor: Actor) -> None:
         """Apply `changes`: disabling ends every session; a scope removed is gone from
         the user's tokens at once (the bearer check intersects with the user's scopes)."""
         scopes = None
@@ -79,7 +72,6 @@ class Lifecycle:
             changes=_format(diff),
             sessions_ended=ended,
         )
-        return Outcome(diff, ended)
 
     async def delete(self, user_id: uuid.UUID, *, actor: Actor) -> None:
         """Erase the account, its sessions and refresh tokens (an erasure request). The
