@@ -4,6 +4,7 @@ Every test that uses `client`, `api` or `database_url` runs once per database in
 `tests/support/databases.py: BACKENDS`.
 """
 
+from tests.support.admin import admin
 from tests.support.app import api, app, app_with, client, settings
 from tests.support.databases import (
     database_url,
@@ -15,6 +16,7 @@ from tests.support.databases import (
 from tests.support.redis import redis_url
 
 __all__ = [
+    "admin",
     "api",
     "app",
     "app_with",

@@ -14,7 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from authsvc import __version__
-from authsvc.api import auth, health, metrics, oauth, root, users, wellknown
+from authsvc.api import admin, auth, health, metrics, oauth, root, users, wellknown
 from authsvc.api.errors import add_exception_handlers
 from authsvc.api.token import token_router
 from authsvc.config import Settings
@@ -104,6 +104,7 @@ def create_app(settings: Settings, *, grants: Sequence[Callable[[Runtime], Grant
     app.include_router(token_router(runtime.grants))
     app.include_router(oauth.router)
     app.include_router(users.router)
+    app.include_router(admin.router)
     app.include_router(wellknown.router)
 
     add_exception_handlers(app)

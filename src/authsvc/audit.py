@@ -35,6 +35,14 @@ class AuditEvent(enum.StrEnum):
     REVOKE = "revoke"
     PURGE = "purge"
     THROTTLE_UNAVAILABLE = "throttle_unavailable"  # the rate-limit storage failed: not limiting
+    ACCOUNT_DELETED = "account_deleted"  # by its user (DELETE /users/me)
+    ACCOUNT_DELETE_FAILED = "account_delete_failed"  # wrong current password
+    # Administration (the admin API, or the CLI: actor_id is then absent, via="cli").
+    USER_CREATED = "user_created"
+    USER_UPDATED = "user_updated"
+    USER_DELETED = "user_deleted"
+    USER_SESSIONS_ENDED = "user_sessions_ended"
+    LAST_ADMIN_REFUSED = "last_admin_refused"
 
 
 class Audit:

@@ -1,4 +1,4 @@
-"""The `authsvc` command: serve, migrate, create-user, purge-sessions."""
+"""The `authsvc` command: serve, migrate, create-user, users, purge-sessions, keys."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from authsvc import __version__
 from authsvc.config import ASYMMETRIC_ALGORITHMS, Settings
+from authsvc.domain import CLI_OPERATOR
 from authsvc.errors import EmailTaken
 from authsvc.logs import logging_config
 from authsvc.security import scopes as scope_rules
@@ -40,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.handler(args, None))
         settings = _load_settings()
         log_config = logging_config(
-            json_logs=settings.env == "production", level=getattr(args, "log_level", "info")
+            json_logs=settings.env == "production",
+            level=getattr(args, "log_level", "info"),
+            to_stderr=getattr(args, "logs_to_stderr", False),
         )
         logging.config.dictConfig(log_config)
         result: int = args.handler(args, settings)
@@ -91,6 +94,10 @@ def _parser() -> argparse.ArgumentParser:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.set_defaults(handler=_create_user)
+
+    from authsvc.cli_users import add_users_commands  # it needs CliError from here
+
+    add_users_commands(commands)
 
     purge = commands.add_parser(
         "purge-sessions",
@@ -233,7 +240,11 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
         try:
             # The operator's path: the only one that can grant more than `user`.
             user = await runtime.accounts.provision(
-                email=body.email, password=body.password, full_name=body.full_name, scopes=scopes
+                email=body.email,
+                password=body.password,
+                full_name=body.full_name,
+                scopes=scopes,
+                actor=CLI_OPERATOR,
             )
             return str(user.id)
         finally:

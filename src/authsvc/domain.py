@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
+from authsvc.models import User
+
 
 @dataclass(frozen=True, slots=True)
 class Origin:
@@ -82,3 +84,56 @@ class Unchanged(enum.Enum):
 
 
 UNCHANGED: Final = Unchanged.UNCHANGED
+
+
+# --- administration ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who performs an administrative action: an admin's user id (the API), or an
+    operator at the command line (`user_id` None), for the audit log."""
+
+    user_id: uuid.UUID | None
+    via: Literal["api", "cli"]
+
+
+CLI_OPERATOR: Final = Actor(user_id=None, via="cli")
+
+
+@dataclass(frozen=True, slots=True)
+class UserView:
+    """An account as an admin sees it."""
+
+    user: User
+    live_sessions: int
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilter:
+    email_prefix: str | None = None  # compared case-insensitively, as email keys are
+    is_active: bool | None = None
+    scope: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageKey:
+    """Where a page of users ends, in their listing order (created_at, then id)."""
+
+    created_at: datetime
+    id: uuid.UUID
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    items: list[UserView]
+    next: PageKey | None  # None: this was the last page
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """What a PATCH changes; a field left UNCHANGED stays as it is."""
+
+    is_active: bool | Unchanged = Unchanged.UNCHANGED
+    scopes: frozenset[str] | Unchanged = Unchanged.UNCHANGED
+    full_name: str | Unchanged | None = Unchanged.UNCHANGED

@@ -99,6 +99,43 @@ class SessionNotFound(ServiceError):
     )
 
 
+class UnknownScope(ServiceError):
+    """For callers that bypass the API's schema (which lists the known scopes as an enum)."""
+
+    spec = ErrorSpec(
+        "unknown_scope",
+        422,
+        "Unknown scope: superuser. Known scopes: admin introspect user",
+        "A scope this server does not know",
+    )
+
+    def __init__(self, unknown: frozenset[str], known: frozenset[str]) -> None:
+        super().__init__(
+            f"Unknown scope: {' '.join(sorted(unknown))}. Known scopes: {' '.join(sorted(known))}"
+        )
+
+
+# --- administration -------------------------------------------------------------
+
+
+class UserNotFound(ServiceError):
+    spec = ErrorSpec(
+        "user_not_found",
+        404,
+        "No account has this id",
+        "No account has this id (or the id is malformed)",
+    )
+
+
+class LastAdmin(ServiceError):
+    spec = ErrorSpec(
+        "last_admin",
+        409,
+        "This is the last active admin: grant admin to another account first",
+        "The change would leave no active admin (demoting, disabling or deleting the last one)",
+    )
+
+
 # --- bearer tokens (RFC 6750) -------------------------------------------------------
 
 
@@ -315,6 +352,9 @@ ERRORS: tuple[type[ServiceError], ...] = (
     WrongPassword,
     PasswordChangedMeanwhile,
     SessionNotFound,
+    UnknownScope,
+    UserNotFound,
+    LastAdmin,
     NotAuthenticated,
     InvalidToken,
     InsufficientScope,

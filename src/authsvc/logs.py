@@ -69,10 +69,13 @@ class TextFormatter(logging.Formatter):
         return line
 
 
-def logging_config(*, json_logs: bool, level: str = "info") -> dict[str, Any]:
+def logging_config(
+    *, json_logs: bool, level: str = "info", to_stderr: bool = False
+) -> dict[str, Any]:
     """A `logging.config.dictConfig` for our loggers and uvicorn's (given to uvicorn, so
     every worker process logs the same way). uvicorn's access log is replaced by ours,
-    which knows the route, the request id and the user."""
+    which knows the route, the request id and the user. Logs go to stdout, or with
+    `to_stderr` to stderr (commands whose stdout is their output, `users list --json`)."""
     level = level.upper()
     formatter = "json" if json_logs else "text"
     return {
@@ -86,7 +89,7 @@ def logging_config(*, json_logs: bool, level: str = "info") -> dict[str, Any]:
         "handlers": {
             "stdout": {
                 "class": "logging.StreamHandler",
-                "stream": "ext://sys.stdout",
+                "stream": "ext://sys.stderr" if to_stderr else "ext://sys.stdout",
                 "formatter": formatter,
                 "filters": ["request_id"],
             }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, TypeDecorator
+from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, TypeDecorator, false
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -56,7 +56,16 @@ class User(Base):
     hashed_password: Mapped[str] = mapped_column(String(255))
     scopes: Mapped[str] = mapped_column(String(500), default="user")  # space-separated
     is_active: Mapped[bool] = mapped_column(default=True)
+    # Whether `scopes` holds `admin`: written with it, in the same statement, by
+    # UserRepository. Indexed, so the last-admin rule can lock exactly the active admins.
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # password grant
+
+    __table_args__ = (
+        Index("ix_users_is_admin", "is_admin"),
+        Index("ix_users_created_at_id", "created_at", "id"),  # the admin list's keyset order
+    )
 
     @property
     def scope_set(self) -> frozenset[str]:

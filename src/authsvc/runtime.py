@@ -28,7 +28,9 @@ from authsvc.security.password_policy import common_passwords
 from authsvc.security.passwords import PasswordHasher
 from authsvc.security.tokens import AccessTokenCodec
 from authsvc.services.accounts import AccountService
+from authsvc.services.admin import AdminService
 from authsvc.services.credentials import Credentials
+from authsvc.services.lifecycle import Lifecycle
 from authsvc.services.sessions import SessionService
 from authsvc.signing_keys import resolve_token_keys
 from authsvc.throttle import Throttle
@@ -46,6 +48,7 @@ class Runtime:
     metrics: Metrics | None
     throttle: Throttle
     accounts: AccountService
+    admin: AdminService
     sessions: SessionService
     bearer: BearerAuth
     minter: TokenMinter
@@ -54,10 +57,13 @@ class Runtime:
     introspection: Introspection
 
     @classmethod
-    def build(cls, settings: Settings) -> Runtime:
+    def build(cls, settings: Settings, *, preload: bool = True) -> Runtime:
+        """`preload=False` for a one-off command that sets no password: it skips loading
+        the password blocklist, which a server loads now, not in the first registration."""
         keys = resolve_token_keys(settings)  # first: KeyConfigError names a bad key and why
         db = Database(create_engine(settings))  # lazy: connects on first use
-        common_passwords()  # load the password blocklist now, not in the first registration
+        if preload:
+            common_passwords()
         metrics = Metrics() if settings.metrics_enabled else None
         audit = Audit(metrics)
         hasher = PasswordHasher(
@@ -84,6 +90,10 @@ class Runtime:
             default_client_id=settings.default_client_id,
         )
         bearer = BearerAuth(live_sessions(db.engine), codec=codec)
+        lifecycle = Lifecycle(db, audit=audit)
+        accounts = AccountService(
+            db, credentials=credentials, lifecycle=lifecycle, throttle=throttle, audit=audit
+        )
         grants = GrantRegistry(default=PasswordGrant.grant_type)
         grants.register(PasswordGrant(db, credentials=credentials, minter=minter, audit=audit))
         grants.register(
@@ -102,7 +112,8 @@ class Runtime:
             codec=codec,
             metrics=metrics,
             throttle=throttle,
-            accounts=AccountService(db, credentials=credentials, throttle=throttle, audit=audit),
+            accounts=accounts,
+            admin=AdminService(db, accounts=accounts, lifecycle=lifecycle, audit=audit),
             sessions=SessionService(db, audit=audit),
             bearer=bearer,
             minter=minter,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -18,8 +18,10 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from authsvc.domain import UserView
 from authsvc.errors import ERRORS
 from authsvc.models import Session
+from authsvc.security import scopes as scope_rules
 from authsvc.security.password_policy import PasswordRejected, check_new_password
 
 MIN_PASSWORD_LENGTH = 8
@@ -94,6 +96,91 @@ class UserOut(BaseModel):
     @classmethod
     def _split(cls, value: object) -> object:
         return sorted(value.split()) if isinstance(value, str) else value
+
+
+class AccountDeletion(BaseModel):
+    """DELETE /users/me: the current password, checked as at login."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    current_password: Annotated[str, Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)]
+
+
+# --- administration -------------------------------------------------------------------
+
+
+def _known_scope(scope: str) -> str:
+    if scope not in scope_rules.SCOPES:
+        known = ", ".join(sorted(scope_rules.SCOPES))
+        raise PydanticCustomError("unknown_scope", f"Unknown scope; the known scopes are: {known}")
+    return scope
+
+
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """Document an optional field that must not be null: no `null` option, no default."""
+    schema.pop("default", None)
+    options = [option for option in schema.pop("anyOf", []) if option.get("type") != "null"]
+    if len(options) == 1:
+        schema.update(options[0])
+
+
+ScopeName = Annotated[
+    str, Field(json_schema_extra={"enum": sorted(scope_rules.SCOPES)}), AfterValidator(_known_scope)
+]
+SCOPES_DESCRIPTION = "Every account also holds `user`, whether listed or not."
+
+
+class AdminUserCreate(UserCreate):
+    """POST /admin/users: the registration rules, and the scopes to grant."""
+
+    scopes: list[ScopeName] = Field(default_factory=list, description=SCOPES_DESCRIPTION)
+
+
+class AdminUserUpdate(BaseModel):
+    """PATCH /admin/users/{id}: only the fields sent change; `null` clears the name."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    is_active: bool | None = Field(
+        default=None,
+        description="false disables the account and ends all its sessions at once.",
+        json_schema_extra=_not_nullable,
+    )
+    scopes: list[ScopeName] | None = Field(
+        default=None,
+        description="The scopes the account holds from now on; a scope removed is gone "
+        f"from its access tokens at once. {SCOPES_DESCRIPTION}",
+        json_schema_extra=_not_nullable,
+    )
+    full_name: FullName | None = None
+
+    @field_validator("is_active", "scopes", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:  # a default is not validated: only a null sent gets here
+            raise PydanticCustomError("not_null", "May be left out, but not null")
+        return value
+
+
+class AdminUserOut(UserOut):
+    """An account as an admin sees it."""
+
+    last_login_at: datetime | None = Field(description="The last password login.")
+    live_sessions: int = Field(description="How many sessions are live now.")
+
+    @classmethod
+    def of(cls, view: UserView) -> AdminUserOut:
+        public = UserOut.model_validate(view.user).model_dump()
+        return cls(
+            **public, last_login_at=view.user.last_login_at, live_sessions=view.live_sessions
+        )
+
+
+class AdminUserPage(BaseModel):
+    items: list[AdminUserOut]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null on the last page."
+    )
 
 
 class TokenParameter(BaseModel):

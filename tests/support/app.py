@@ -111,11 +111,12 @@ class Api:
 
 
 async def grant_scope(app: FastAPI, email: str, *scopes: str) -> None:
-    """Give an account more scopes, as an admin would (`authsvc create-user --scope`)."""
+    """Give an account these scopes (and `user`), as `PATCH /admin/users/{id}` would."""
     await execute(
         app,
-        "UPDATE users SET scopes = :scopes WHERE email = :email",
+        "UPDATE users SET scopes = :scopes, is_admin = :is_admin WHERE email = :email",
         scopes=" ".join(sorted({"user", *scopes})),
+        is_admin="admin" in scopes,
         email=email,
     )
 

@@ -24,6 +24,7 @@ from authsvc.schemas import PasswordChange
 from authsvc.security import scopes as scope_rules
 from authsvc.security.password_policy import PasswordRejected, check_new_password
 from authsvc.services.accounts import AccountService
+from authsvc.services.admin import AdminService
 from authsvc.services.sessions import SessionService
 
 # Declared scopes make Swagger UI's Authorize dialog offer them. auto_error=False:
@@ -45,6 +46,10 @@ async def get_accounts(runtime: RuntimeDep) -> AccountService:
     return runtime.accounts
 
 
+async def get_admin(runtime: RuntimeDep) -> AdminService:
+    return runtime.admin
+
+
 async def get_sessions(runtime: RuntimeDep) -> SessionService:
     return runtime.sessions
 
@@ -62,6 +67,7 @@ async def get_introspection(runtime: RuntimeDep) -> Introspection:
 
 
 Accounts = Annotated[AccountService, Depends(get_accounts)]
+Admin = Annotated[AdminService, Depends(get_admin)]
 Sessions = Annotated[SessionService, Depends(get_sessions)]
 Grants = Annotated[GrantRegistry, Depends(get_grants)]
 Revoker = Annotated[Revocation, Depends(get_revocation)]
@@ -93,6 +99,9 @@ CurrentUser = Annotated[Account, Security(get_current_user, scopes=[scope_rules.
 
 # What a route behind a bearer token can answer (for its `responses=`).
 BEARER_ERRORS = (NotAuthenticated, InvalidToken, InsufficientScope)
+
+# An admin, for the /admin routes: Swagger UI shows their lock with the `admin` scope.
+AdminPrincipal = Annotated[Principal, Security(get_principal, scopes=[scope_rules.ADMIN])]
 
 # A resource server asking about other tokens (RFC 7662).
 ResourceServer = Annotated[Principal, Security(get_principal, scopes=[scope_rules.INTROSPECT])]

@@ -21,13 +21,14 @@ from authsvc.errors import (
     BodyTooLarge,
     DatabaseUnavailable,
     InvalidBody,
+    LastAdmin,
     Overloaded,
     PasswordChangedMeanwhile,
     SessionNotFound,
     Throttled,
     WrongPassword,
 )
-from authsvc.schemas import SessionOut, UserOut, UserUpdate
+from authsvc.schemas import AccountDeletion, SessionOut, UserOut, UserUpdate
 
 router = APIRouter(
     prefix="/users",
@@ -50,6 +51,29 @@ async def read_me(user: CurrentUser) -> Account:
 async def update_me(body: UserUpdate, user: CurrentUser, accounts: Accounts) -> Account:
     full_name = body.full_name if "full_name" in body.model_fields_set else UNCHANGED
     return await accounts.update_profile(user, full_name=full_name)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=responses(
+        WrongPassword,
+        Throttled,
+        LastAdmin,
+        PasswordChangedMeanwhile,
+        BodyTooLarge,
+        InvalidBody,
+        Overloaded,
+    ),
+    summary="Delete your account",
+    description="Needs the current password (a wrong one is 400, and counts against the "
+    "login limits). Erases the account, its sessions and refresh tokens; the email can "
+    "register again. The last active admin cannot (409).",
+)
+async def delete_me(
+    body: AccountDeletion, principal: CurrentPrincipal, origin: RequestOrigin, accounts: Accounts
+) -> None:
+    await accounts.delete_account(principal, current_password=body.current_password, origin=origin)
 
 
 @router.post(

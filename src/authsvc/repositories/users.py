@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from authsvc.domain import UNCHANGED, Unchanged
 from authsvc.emails import email_key, storable
 from authsvc.errors import EmailTaken
 from authsvc.models import User
+from authsvc.security import scopes as scope_rules
+
+
+def scope_columns(scopes: str) -> dict[str, Any]:
+    """`scopes` and the `is_admin` flag that mirrors it: always written together."""
+    return {"scopes": scopes, "is_admin": scope_rules.ADMIN in scopes.split()}
 
 
 class UserRepository:
@@ -34,7 +43,7 @@ class UserRepository:
             email_key=email_key(email),
             hashed_password=hashed_password,
             full_name=full_name,
-            scopes=scopes,
+            **scope_columns(scopes),
         )
         self.db.add(user)
         try:
@@ -44,11 +53,12 @@ class UserRepository:
         return user
 
     async def confirm_login(
-        self, user_id: uuid.UUID, *, verified_hash: str, new_hash: str | None
+        self, user_id: uuid.UUID, *, verified_hash: str, new_hash: str | None, now: datetime
     ) -> bool:
         """Whether the account is active and `verified_hash` still its hash; if so, replace
-        it with `new_hash` when given. One conditional UPDATE: it locks the user's row, so
-        a concurrent password change is ordered before or after this login, never beside."""
+        it with `new_hash` when given, and note the login time. One conditional UPDATE: it
+        locks the user's row, so a concurrent password change (or disable) is ordered
+        before or after this login, never beside."""
         result = await self.db.execute(
             update(User)
             .where(
@@ -56,8 +66,10 @@ class UserRepository:
                 User.hashed_password == verified_hash,
                 User.is_active.is_(True),
             )
-            # Without a new hash, the no-op assignment still takes the row lock.
-            .values(hashed_password=new_hash if new_hash is not None else User.hashed_password)
+            .values(
+                hashed_password=new_hash if new_hash is not None else User.hashed_password,
+                last_login_at=now,
+            )
             .execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))
@@ -79,5 +91,65 @@ class UserRepository:
             .where(User.id == user_id)
             .values(full_name=full_name)
             .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    # --- administration: see services/lifecycle.py for the locking order ---------------
+
+    async def lock_active_admins(self) -> list[uuid.UUID]:
+        """Lock the rows of every active admin (in id order, so that two transactions
+        doing this never deadlock) and return their ids. Under PostgreSQL's READ
+        COMMITTED a row a concurrent transaction demoted is re-checked once its lock is
+        released, and then no longer returned; SQLite serialises writers anyway."""
+        result = await self.db.execute(
+            select(User.id)
+            .where(User.is_admin.is_(True), User.is_active.is_(True))
+            .order_by(User.id)
+            .with_for_update()
+        )
+        return list(result.scalars())
+
+    async def lock(self, user_id: uuid.UUID) -> User | None:
+        """The user, its row locked until the transaction ends."""
+        result = await self.db.execute(
+            select(User)
+            .where(User.id == user_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return result.scalar_one_or_none()
+
+    async def update_account(
+        self,
+        user_id: uuid.UUID,
+        *,
+        is_active: bool | Unchanged = UNCHANGED,
+        scopes: str | Unchanged = UNCHANGED,
+        full_name: str | Unchanged | None = UNCHANGED,
+    ) -> None:
+        """Set the fields given; one left UNCHANGED stays as it is."""
+        values: dict[str, Any] = {}
+        if not isinstance(is_active, Unchanged):
+            values["is_active"] = is_active
+        if not isinstance(scopes, Unchanged):
+            values.update(scope_columns(scopes))
+        if not isinstance(full_name, Unchanged):
+            values["full_name"] = full_name
+        if values:
+            await self.db.execute(
+                update(User)
+                .where(User.id == user_id)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+
+    async def delete(self, user_id: uuid.UUID, *, hashed_password: str | None = None) -> bool:
+        """Erase the account; its sessions and their refresh tokens go with it (ON DELETE
+        CASCADE). With `hashed_password`, only while that is still its hash."""
+        condition = [User.id == user_id]
+        if hashed_password is not None:
+            condition.append(User.hashed_password == hashed_password)
+        result = await self.db.execute(
+            delete(User).where(*condition).execution_options(synchronize_session=False)
         )
         return bool(getattr(result, "rowcount", 0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from authsvc.errors import InvalidScope
+from authsvc.errors import InvalidScope, UnknownScope
 
 USER = "user"
 ADMIN = "admin"
@@ -67,3 +67,12 @@ def grant(requested: frozenset[str] | None, allowed: frozenset[str]) -> frozense
 
 def format_scope(scopes: frozenset[str]) -> str:
     return " ".join(sorted(scopes))
+
+
+def account_scopes(scopes: frozenset[str]) -> frozenset[str]:
+    """What an account given `scopes` holds: those, and `user`, which every account holds.
+    Raises UnknownScope for a scope this server does not know."""
+    unknown = scopes - set(SCOPES)
+    if unknown:
+        raise UnknownScope(unknown, frozenset(SCOPES))
+    return scopes | {USER}

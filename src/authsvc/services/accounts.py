@@ -1,4 +1,5 @@
-"""Accounts: self-service registration, operator provisioning, profile, password change."""
+"""Accounts: self-service registration, operator provisioning, profile, password change,
+and deletion by their owner."""
 
 from __future__ import annotations
 
@@ -7,22 +8,30 @@ from dataclasses import replace
 from authsvc.audit import Audit, AuditEvent
 from authsvc.clock import utcnow
 from authsvc.db import Database
-from authsvc.domain import UNCHANGED, Account, Origin, Principal, Unchanged
+from authsvc.domain import UNCHANGED, Account, Actor, Origin, Principal, Unchanged
 from authsvc.errors import InvalidToken, PasswordChangedMeanwhile, Throttled, WrongPassword
 from authsvc.models import User
 from authsvc.repositories.sessions import SessionRepository
 from authsvc.repositories.users import UserRepository
 from authsvc.security import scopes as scope_rules
 from authsvc.services.credentials import Credentials
+from authsvc.services.lifecycle import Lifecycle
 from authsvc.throttle import Throttle
 
 
 class AccountService:
     def __init__(
-        self, db: Database, *, credentials: Credentials, throttle: Throttle, audit: Audit
+        self,
+        db: Database,
+        *,
+        credentials: Credentials,
+        lifecycle: Lifecycle,
+        throttle: Throttle,
+        audit: Audit,
     ) -> None:
         self._db = db
         self._credentials = credentials
+        self._lifecycle = lifecycle
         self._throttle = throttle
         self._audit = audit
 
@@ -56,21 +65,42 @@ class AccountService:
                 AuditEvent.REGISTER_THROTTLED, "registration throttled", exc, origin
             )
             raise
-        return await self._create(
-            email=email, password=password, full_name=full_name, scopes=frozenset(), origin=origin
+        user = await self._create(
+            email=email,
+            password=password,
+            full_name=full_name,
+            scopes=frozenset({scope_rules.USER}),
+            origin=origin,
         )
+        self._audit(AuditEvent.REGISTER, "user registered", user_id=user.id)
+        return user
 
     async def provision(
-        self, *, email: str, password: str, full_name: str | None, scopes: frozenset[str]
+        self,
+        *,
+        email: str,
+        password: str,
+        full_name: str | None,
+        scopes: frozenset[str],
+        actor: Actor,
     ) -> User:
-        """An operator creates an account, possibly with more than `user` (the CLI's
-        `create-user --admin`). Not throttled: only those who hold the keys call it."""
-        unknown = scopes - set(scope_rules.SCOPES)
-        if unknown:
-            raise ValueError(f"unknown scopes: {' '.join(sorted(unknown))}")
-        return await self._create(
-            email=email, password=password, full_name=full_name, scopes=scopes, origin=None
+        """An operator or an admin creates an account, possibly with more than `user` (the
+        CLI's `create-user --admin`, `POST /admin/users`): the one path that can grant
+        more. Not throttled: only those who hold the keys, or `admin`, call it. Raises
+        UnknownScope, EmailTaken, Overloaded."""
+        held = scope_rules.account_scopes(scopes)
+        user = await self._create(
+            email=email, password=password, full_name=full_name, scopes=held, origin=None
         )
+        self._audit(
+            AuditEvent.USER_CREATED,
+            "account provisioned",
+            actor_id=actor.user_id,
+            via=actor.via,
+            user_id=user.id,
+            scopes=user.scopes,
+        )
+        return user
 
     async def _create(
         self,
@@ -87,9 +117,8 @@ class AccountService:
                 email=email,
                 hashed_password=hashed,
                 full_name=full_name,
-                scopes=scope_rules.format_scope(scopes | {scope_rules.USER}),
+                scopes=scope_rules.format_scope(scopes),
             )
-        self._audit(AuditEvent.REGISTER, "user registered", user_id=user.id)
         return user
 
     async def update_profile(self, user: Account, *, full_name: str | Unchanged | None) -> Account:
@@ -152,3 +181,24 @@ class AccountService:
             origin=origin,
             sessions_ended=ended,
         )
+
+    async def delete_account(
+        self, principal: Principal, *, current_password: str, origin: Origin
+    ) -> None:
+        """Erase the caller's account, its sessions and refresh tokens, after checking the
+        current password the way `change_password` does (throttled, and a wrong one counts
+        as a failed login). LastAdmin for the last active admin."""
+        user = principal.user
+        await self._credentials.check_throttle(user.email, origin)
+        ok, _ = await self._credentials.verify(user.hashed_password, current_password, origin)
+        if not ok:
+            await self._credentials.failed(user.email, origin)
+            self._audit(
+                AuditEvent.ACCOUNT_DELETE_FAILED,
+                "account deletion refused",
+                user_id=user.id,
+                origin=origin,
+            )
+            raise WrongPassword
+        await self._lifecycle.delete_own(user.id, verified_hash=user.hashed_password)
+        await self._credentials.succeeded(user.email, origin)

@@ -68,7 +68,7 @@ class PasswordGrant:
             # commits first is ordered before it (row lock), so the change ends its session.
             # An outdated hash is replaced in the same statement, while we know the password.
             confirmed = await UserRepository(tx).confirm_login(
-                user.id, verified_hash=user.hashed_password, new_hash=new_hash
+                user.id, verified_hash=user.hashed_password, new_hash=new_hash, now=now
             )
             if not confirmed:
                 self._failed(user.id, request, "password changed or account disabled meanwhile")
