@@ -178,6 +178,7 @@ class Bench:
     login_connections: int
     flood_connections: int
     servers_started: int = 0
+    server_pid: int | None = None  # the one serving now: its CPU time is measured
 
     def server_env(self, database_url: str) -> dict[str, str]:
         env = {
@@ -230,6 +231,7 @@ def server(
             stderr=subprocess.STDOUT,
         )
     base_url = f"http://{HOST}:{port}"
+    bench.server_pid = process.pid  # taskset execs the server: the same process
     try:
         ready = "/" if app == "ceiling" else "/healthz"
         deadline = time.monotonic() + 60
@@ -247,6 +249,7 @@ def server(
             time.sleep(0.1)
         yield base_url
     finally:
+        bench.server_pid = None
         process.terminate()
         try:
             process.wait(timeout=30)
@@ -325,7 +328,40 @@ def wrk_result(process: subprocess.Popen[str], duration: float) -> dict[str, Any
 
 
 def run_wrk(bench: Bench, load: Load) -> dict[str, Any]:
-    return wrk_result(start_wrk(bench, load, bench.duration), bench.duration)
+    """Run one load; with the CPU time the server (and its workers) spent meanwhile: on a
+    shared machine, a share well below 1 core means neighbours took the server's core."""
+    pid = bench.server_pid
+    cpu_before, wall_before = cpu_seconds(pid), time.monotonic()
+    result = wrk_result(start_wrk(bench, load, bench.duration), bench.duration)
+    cpu = cpu_seconds(pid) - cpu_before
+    result["server_cpu_share"] = cpu / (time.monotonic() - wall_before)
+    result["server_cpu_ms_per_request"] = 1000 * cpu / max(1, result["requests"])
+    return result
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User and system time of `pid` and its live descendants, from /proc."""
+    if pid is None:
+        return 0.0
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        child = int(stat.parent.name)
+        children.setdefault(int(fields[1]), []).append(child)  # ppid
+        times[child] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime, stime
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0.0)
+        todo.extend(children.get(current, []))
+    return total
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def summarize(raw: dict[str, Any]) -> dict[str, Any]:
@@ -397,12 +433,15 @@ def scenario_refresh(bench: Bench, url: str) -> dict[str, Any]:
 
 
 def scenario_login(bench: Bench, url: str) -> dict[str, Any]:
+    hash_s = hash_seconds(bench)  # just before: under the same neighbours, if any
     with server(bench, "authsvc", url) as base_url:
         login(base_url)
-        return run_wrk(bench, login_load(bench, base_url, bench.login_connections))
+        result = run_wrk(bench, login_load(bench, base_url, bench.login_connections))
+    return {**result, "hash_seconds": hash_s}
 
 
 def scenario_register(bench: Bench, url: str) -> dict[str, Any]:
+    hash_s = hash_seconds(bench)
     with server(bench, "authsvc", url) as base_url:
         nonce = secrets.token_hex(4)  # emails never repeat, across runs on one database too
         load = Load(
@@ -412,7 +451,8 @@ def scenario_register(bench: Bench, url: str) -> dict[str, Any]:
             timeout=60,
             env={"AUTHSVC_BENCH_NONCE": nonce},
         )
-        return run_wrk(bench, load)
+        result = run_wrk(bench, load)
+    return {**result, "hash_seconds": hash_s}
 
 
 FLOOD_LEAD_SECONDS = 2  # the flood fills the hash queue before `me` is measured
@@ -487,7 +527,16 @@ async def _time_verifies(rounds: int, budget_seconds: float = 2, most: int = 20)
 
 # --- results -----------------------------------------------------------------------------
 
-MEDIAN_FIELDS = ("requests_per_s", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "max_ms")
+MEDIAN_FIELDS = (
+    "requests_per_s",
+    "p50_ms",
+    "p90_ms",
+    "p99_ms",
+    "mean_ms",
+    "max_ms",
+    "server_cpu_share",
+    "server_cpu_ms_per_request",
+)
 SUM_FIELDS = ("requests", "non_2xx", "socket_errors", "timeouts", "script_failures")
 
 
@@ -497,6 +546,8 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
         key: statistics.median(r[key] for r in runs) for key in MEDIAN_FIELDS
     }
     combined.update({key: sum(r[key] for r in runs) for key in SUM_FIELDS})
+    if "hash_seconds" in runs[0]:
+        combined["hash_seconds"] = statistics.median(r["hash_seconds"] for r in runs)
     if "flood" in runs[0]:
         combined["flood"] = combine([r["flood"] for r in runs])
     return combined
@@ -507,7 +558,7 @@ def errors_cell(result: dict[str, Any]) -> str:
     return f"{result['non_2xx']}/{result['socket_errors']}/{result['script_failures']}"
 
 
-def notes(rows: list[dict[str, Any]], hash_s: float) -> list[str]:
+def notes(rows: list[dict[str, Any]]) -> list[str]:
     by = {(r["scenario"], r["database"]): r for r in rows}
     lines = []
     for (scenario, database), row in by.items():
@@ -520,12 +571,13 @@ def notes(rows: list[dict[str, Any]], hash_s: float) -> list[str]:
                 f"(the session and user lookup)"
             )
         if scenario in ("login", "register"):
-            row["hash_seconds"] = hash_s
+            hash_s = row["hash_seconds"]
             row["hash_limit_per_s"] = 1 / hash_s
             row["ratio_to_hash_limit"] = rps * hash_s
             lines.append(
                 f"{database}: {scenario} {rps:.2f}/s = {row['ratio_to_hash_limit']:.2f} of the "
-                f"hash limit {1 / hash_s:.2f}/s (one verify {hash_s * 1000:.0f} ms, one core)"
+                f"hash limit {1 / hash_s:.2f}/s (one hash {hash_s * 1000:.0f} ms on one idle "
+                f"core; the server had {row['server_cpu_share']:.2f} of a core)"
             )
         if scenario == "me-under-login-flood":
             flood = row["flood"]
@@ -551,7 +603,16 @@ def notes(rows: list[dict[str, Any]], hash_s: float) -> list[str]:
 
 
 def print_table(rows: list[dict[str, Any]]) -> None:
-    header = ("scenario", "database", "req/s", "p50 ms", "p99 ms", "non2xx/err/fail", "/ceiling")
+    header = (
+        "scenario",
+        "database",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "non2xx/err/fail",
+        "/ceiling",
+        "srv cpu",
+    )
     table = [header]
     for row in rows:
         table.append(
@@ -563,6 +624,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 f"{row['p99_ms']:.2f}",
                 errors_cell(row),
                 f"{row['ratio_to_ceiling']:.3g}",
+                f"{row['server_cpu_share']:.2f}",
             )
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -652,10 +714,7 @@ def main() -> int:
             except Skip as exc:
                 print(f"skipping {name}: {exc}", flush=True)
         runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        hashes: list[float] = []
         for number in range(1, args.runs + 1):
-            print(f"run {number}/{args.runs}: measuring the hash cost", flush=True)
-            hashes.append(hash_seconds(bench))
             # The ceiling first, then every scenario on every database: one round each,
             # so machine drift spreads over all of them alike.
             plan = [("ceiling", "-", scenario_ceiling, "")]
@@ -668,7 +727,6 @@ def main() -> int:
                 print(f"run {number}/{args.runs}: {scenario} on {database}", flush=True)
                 runs.setdefault((scenario, database), []).append(function(bench, url))
 
-        hash_s = statistics.median(hashes)
         ceiling = combine(runs[("ceiling", "-")])["requests_per_s"]
         rows = []
         for (scenario, database), results in runs.items():
@@ -676,7 +734,7 @@ def main() -> int:
             row["ratio_to_ceiling"] = row["requests_per_s"] / ceiling
             row["runs"] = results
             rows.append(row)
-        lines = notes(rows, hash_s)
+        lines = notes(rows)
 
     print()
     print_table(rows)
