@@ -542,9 +542,8 @@ SUM_FIELDS = ("requests", "non_2xx", "socket_errors", "timeouts", "script_failur
 
 def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median of each latency and rate over the runs; error counts added up."""
-    combined: dict[str, Any] = {
-        key: statistics.median(r[key] for r in runs) for key in MEDIAN_FIELDS
-    }
+    present = [key for key in MEDIAN_FIELDS if all(key in r for r in runs)]
+    combined: dict[str, Any] = {key: statistics.median(r[key] for r in runs) for key in present}
     combined.update({key: sum(r[key] for r in runs) for key in SUM_FIELDS})
     if "hash_seconds" in runs[0]:
         combined["hash_seconds"] = statistics.median(r["hash_seconds"] for r in runs)
