@@ -433,15 +433,15 @@ def scenario_refresh(bench: Bench, url: str) -> dict[str, Any]:
 
 
 def scenario_login(bench: Bench, url: str) -> dict[str, Any]:
-    hash_s = hash_seconds(bench)  # just before: under the same neighbours, if any
+    hash_s, hash_wall_s = hash_seconds(bench)  # just before: under the same neighbours
     with server(bench, "authsvc", url) as base_url:
         login(base_url)
         result = run_wrk(bench, login_load(bench, base_url, bench.login_connections))
-    return {**result, "hash_seconds": hash_s}
+    return {**result, "hash_seconds": hash_s, "hash_wall_seconds": hash_wall_s}
 
 
 def scenario_register(bench: Bench, url: str) -> dict[str, Any]:
-    hash_s = hash_seconds(bench)
+    hash_s, hash_wall_s = hash_seconds(bench)
     with server(bench, "authsvc", url) as base_url:
         nonce = secrets.token_hex(4)  # emails never repeat, across runs on one database too
         load = Load(
@@ -452,7 +452,7 @@ def scenario_register(bench: Bench, url: str) -> dict[str, Any]:
             env={"AUTHSVC_BENCH_NONCE": nonce},
         )
         result = run_wrk(bench, load)
-    return {**result, "hash_seconds": hash_s}
+    return {**result, "hash_seconds": hash_s, "hash_wall_seconds": hash_wall_s}
 
 
 FLOOD_LEAD_SECONDS = 2  # the flood fills the hash queue before `me` is measured
@@ -499,9 +499,10 @@ SCENARIO_SHAPES = {  # for the JSON lines: what each scenario's load was
 # --- the hash cost -----------------------------------------------------------------------
 
 
-def hash_seconds(bench: Bench) -> float:
-    """The median time of one password verify at the configured cost, on the server's core,
-    with nothing else running there: the login's floor, through authsvc's own hasher."""
+def hash_seconds(bench: Bench) -> tuple[float, float]:
+    """One password verify at the configured cost on the server's core, through authsvc's
+    own hasher: (CPU seconds, wall seconds), medians. The CPU time is the login's floor
+    whatever else runs on the machine; the wall time is what it took then."""
     previous = os.sched_getaffinity(0)
     os.sched_setaffinity(0, {bench.server_core})  # the hasher's threads inherit it
     try:
@@ -510,19 +511,23 @@ def hash_seconds(bench: Bench) -> float:
         os.sched_setaffinity(0, previous)
 
 
-async def _time_verifies(rounds: int, budget_seconds: float = 2, most: int = 20) -> float:
+async def _time_verifies(
+    rounds: int, budget_seconds: float = 2, most: int = 20
+) -> tuple[float, float]:
     hasher = PasswordHasher(rounds=rounds, workers=1)
     hashed = await hasher.hash(PASSWORD)
     await hasher.verify(PASSWORD, hashed)  # warm
-    times: list[float] = []
+    cpu: list[float] = []
+    wall: list[float] = []
     start = time.perf_counter()
-    while len(times) < 3 or (time.perf_counter() - start < budget_seconds and len(times) < most):
-        before = time.perf_counter()
+    while len(cpu) < 3 or (time.perf_counter() - start < budget_seconds and len(cpu) < most):
+        cpu_before, wall_before = time.process_time(), time.perf_counter()
         ok, _ = await hasher.verify(PASSWORD, hashed)
-        times.append(time.perf_counter() - before)
+        cpu.append(time.process_time() - cpu_before)  # this process does nothing else
+        wall.append(time.perf_counter() - wall_before)
         if not ok:
             raise BenchError("the hasher does not verify its own hash")
-    return statistics.median(times)
+    return statistics.median(cpu), statistics.median(wall)
 
 
 # --- results -----------------------------------------------------------------------------
@@ -545,8 +550,9 @@ def combine(runs: list[dict[str, Any]]) -> dict[str, Any]:
     present = [key for key in MEDIAN_FIELDS if all(key in r for r in runs)]
     combined: dict[str, Any] = {key: statistics.median(r[key] for r in runs) for key in present}
     combined.update({key: sum(r[key] for r in runs) for key in SUM_FIELDS})
-    if "hash_seconds" in runs[0]:
-        combined["hash_seconds"] = statistics.median(r["hash_seconds"] for r in runs)
+    for key in ("hash_seconds", "hash_wall_seconds"):
+        if key in runs[0]:
+            combined[key] = statistics.median(r[key] for r in runs)
     if "flood" in runs[0]:
         combined["flood"] = combine([r["flood"] for r in runs])
     return combined
@@ -565,18 +571,29 @@ def notes(rows: list[dict[str, Any]]) -> list[str]:
         me = by.get(("me", database))
         if scenario == "verify-only" and me:
             row["me_over_verify_only"] = me["requests_per_s"] / rps
+            lookup_ms = me["server_cpu_ms_per_request"] - row["server_cpu_ms_per_request"]
+            row["lookup_cpu_ms"] = lookup_ms
             lines.append(
-                f"{database}: me / verify-only = {row['me_over_verify_only']:.2f} "
-                f"(the session and user lookup)"
+                f"{database}: me / verify-only = {row['me_over_verify_only']:.2f} in req/s; "
+                f"the session and user lookup costs {lookup_ms:.2f} ms of server CPU per "
+                f"request ({me['server_cpu_ms_per_request']:.2f} against "
+                f"{row['server_cpu_ms_per_request']:.2f})"
             )
         if scenario in ("login", "register"):
             hash_s = row["hash_seconds"]
             row["hash_limit_per_s"] = 1 / hash_s
             row["ratio_to_hash_limit"] = rps * hash_s
+            # What share of the server's CPU per request the hash is: near 1, the rest of
+            # the request costs nothing next to it, however busy the machine was.
+            row["hash_share_of_cpu"] = 1000 * hash_s / max(1e-9, row["server_cpu_ms_per_request"])
             lines.append(
                 f"{database}: {scenario} {rps:.2f}/s = {row['ratio_to_hash_limit']:.2f} of the "
-                f"hash limit {1 / hash_s:.2f}/s (one hash {hash_s * 1000:.0f} ms on one idle "
-                f"core; the server had {row['server_cpu_share']:.2f} of a core)"
+                f"hash limit {1 / hash_s:.2f}/s (one hash {hash_s * 1000:.0f} ms of CPU, "
+                f"{row['hash_wall_seconds'] * 1000:.0f} ms wall, just before on the server's "
+                f"core); the server had "
+                f"{row['server_cpu_share']:.2f} of a core, and spent "
+                f"{row['server_cpu_ms_per_request']:.0f} ms of CPU per request "
+                f"(the hash: {row['hash_share_of_cpu']:.2f} of it)"
             )
         if scenario == "me-under-login-flood":
             flood = row["flood"]
@@ -611,6 +628,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         "non2xx/err/fail",
         "/ceiling",
         "srv cpu",
+        "cpu ms/req",
+        "/ceiling cpu",
     )
     table = [header]
     for row in rows:
@@ -624,6 +643,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 errors_cell(row),
                 f"{row['ratio_to_ceiling']:.3g}",
                 f"{row['server_cpu_share']:.2f}",
+                f"{row['server_cpu_ms_per_request']:.3g}",
+                f"{row['cpu_ratio_to_ceiling']:.3g}",
             )
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
@@ -726,11 +747,16 @@ def main() -> int:
                 print(f"run {number}/{args.runs}: {scenario} on {database}", flush=True)
                 runs.setdefault((scenario, database), []).append(function(bench, url))
 
-        ceiling = combine(runs[("ceiling", "-")])["requests_per_s"]
+        ceiling_row = combine(runs[("ceiling", "-")])
+        ceiling = ceiling_row["requests_per_s"]
         rows = []
         for (scenario, database), results in runs.items():
             row = {"scenario": scenario, "database": database, **combine(results)}
             row["ratio_to_ceiling"] = row["requests_per_s"] / ceiling
+            # The same ratio in server CPU per request: what drifts least on a busy machine.
+            row["cpu_ratio_to_ceiling"] = ceiling_row["server_cpu_ms_per_request"] / max(
+                1e-9, row["server_cpu_ms_per_request"]
+            )
             row["runs"] = results
             rows.append(row)
         lines = notes(rows)
