@@ -10,7 +10,9 @@ SQLAlchemy events on the app's engine see every statement (`before_cursor_execut
 every BEGIN / COMMIT / ROLLBACK (on SQLite the app's BEGIN is a statement of its own),
 and every pool checkout, which pings the server first where `pool_pre_ping` is on.
 A round trip is one of these: a statement, a BEGIN, a COMMIT or ROLLBACK, or a ping.
-Prints a Markdown table per database.
+It also counts the hops to anyio's worker threads (`anyio.to_thread.run_sync`): FastAPI
+runs each plain `def` dependency there, and the hasher each hash. Prints a Markdown table
+per database.
 """
 
 from __future__ import annotations
@@ -19,9 +21,12 @@ import asyncio
 import re
 import sys
 import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 from run import DATABASES, JWT_SECRET, PASSWORD, UNTHROTTLED, Skip
 from sqlalchemy import event
@@ -50,6 +55,7 @@ class Recorder:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.recording: list[str] | None = None
+        self.hops = 0
         sync = engine.sync_engine
         self.sqlite = sync.dialect.name == "sqlite"
         self.pings = bool(getattr(sync.pool, "_pre_ping", False))
@@ -58,6 +64,22 @@ class Recorder:
         event.listen(sync, "commit", lambda _conn: self._add("COMMIT"))
         event.listen(sync, "rollback", lambda _conn: self._add("ROLLBACK"))
         event.listen(sync, "checkout", self._checkout)
+
+    @asynccontextmanager
+    async def counting_thread_hops(self) -> AsyncIterator[None]:
+        """Count the calls of anyio.to_thread.run_sync (callers look it up at each call)."""
+        original = anyio.to_thread.run_sync
+
+        async def counted(*args: Any, **kwargs: Any) -> Any:
+            if self.recording is not None:
+                self.hops += 1
+            return await original(*args, **kwargs)
+
+        anyio.to_thread.run_sync = counted  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            anyio.to_thread.run_sync = original
 
     def _add(self, what: str) -> None:
         if self.recording is not None:
@@ -75,7 +97,7 @@ class Recorder:
             self._add("ping")
 
 
-async def count(database_url: str) -> list[tuple[str, list[str]]]:
+async def count(database_url: str) -> list[tuple[str, list[str], int]]:
     settings = Settings(
         database_url=database_url,
         jwt_secret=JWT_SECRET,
@@ -88,10 +110,11 @@ async def count(database_url: str) -> list[tuple[str, list[str]]]:
     app = create_app(settings)
     recorder = Recorder(app.state.runtime.engine)
     transport = httpx.ASGITransport(app=app)
-    results: list[tuple[str, list[str]]] = []
+    results: list[tuple[str, list[str], int]] = []
     counter = 0
     async with (
         app.router.lifespan_context(app),
+        recorder.counting_thread_hops(),
         httpx.AsyncClient(transport=transport, base_url="http://count") as client,
     ):
 
@@ -126,7 +149,7 @@ async def count(database_url: str) -> list[tuple[str, list[str]]]:
 
         async def logout() -> httpx.Response:
             other = (await login()).json()  # a session of its own to end; not counted
-            recorder.recording = []
+            recorder.recording, recorder.hops = [], 0
             return await client.post("/auth/logout", headers=bearer(other))
 
         operations = [
@@ -139,9 +162,10 @@ async def count(database_url: str) -> list[tuple[str, list[str]]]:
         for name, operation, expected in operations:
             for counted in (False, True):
                 recorder.recording = [] if counted else None
+                recorder.hops = 0
                 response = await operation()
                 assert response.status_code == expected, (name, response.text)
-            results.append((name, recorder.recording or []))
+            results.append((name, recorder.recording or [], recorder.hops))
             recorder.recording = None
     return results
 
@@ -165,12 +189,12 @@ def main() -> int:
                 print(f"skipping {name}: {exc}\n")
                 continue
             print(f"### {name}\n")
-            print("| operation | statements | round trips | in order |")
-            print("|---|---|---|---|")
-            for operation, sequence in asyncio.run(count(url)):
+            print("| operation | statements | round trips | thread hops | in order |")
+            print("|---|---|---|---|---|")
+            for operation, sequence, hops in asyncio.run(count(url)):
                 print(
                     f"| {operation} | {statements(sequence)} | {round_trips(sequence)} "
-                    f"| {'; '.join(sequence)} |"
+                    f"| {hops} | {'; '.join(sequence)} |"
                 )
             print()
     return 0

@@ -734,6 +734,7 @@ def main() -> int:
             except Skip as exc:
                 print(f"skipping {name}: {exc}", flush=True)
         runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        failed: list[str] = []
         for number in range(1, args.runs + 1):
             # The ceiling first, then every scenario on every database: one round each,
             # so machine drift spreads over all of them alike.
@@ -745,7 +746,15 @@ def main() -> int:
             ]
             for scenario, database, function, url in plan:
                 print(f"run {number}/{args.runs}: {scenario} on {database}", flush=True)
-                runs.setdefault((scenario, database), []).append(function(bench, url))
+                try:
+                    result = function(bench, url)
+                except BenchError as exc:  # the others still run; the exit status says so
+                    if scenario == "ceiling":
+                        raise
+                    failed.append(f"run {number}: {scenario} on {database}: {exc}")
+                    print(f"  failed: {exc}", flush=True)
+                    continue
+                runs.setdefault((scenario, database), []).append(result)
 
         ceiling_row = combine(runs[("ceiling", "-")])
         ceiling = ceiling_row["requests_per_s"]
@@ -789,7 +798,9 @@ def main() -> int:
     finally:
         if out:
             out.close()
-    return 0
+    for failure in failed:
+        print(f"bench: failed: {failure}", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
