@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: run test lint typecheck migrate container-test bench clean
+.PHONY: run test lint typecheck migrate container-test bench bench-statements clean
 
 run: $(VENV)/.installed-run  ## serve on http://$(HOST):$(PORT) (embedded SQLite by default)
 	$(BIN)/authsvc serve --host $(HOST) --port $(PORT)
@@ -29,8 +29,18 @@ migrate: $(VENV)/.installed-run
 container-test:  ## build the image and run the compose stack with podman
 	bash container/test.sh
 
+# Load benchmarks with wrk against a real server: see docs/benchmarks.md.
+# make bench BENCH_ARGS="--duration 5 --runs 3"; AUTHSVC_BENCH_POSTGRES_URL= skips PostgreSQL.
+BENCH_ARGS ?=
+AUTHSVC_BENCH_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test_bench
+
 bench: $(VENV)/.installed-test
-	$(BIN)/python bench/login_timing.py
+	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	AUTHSVC_BENCH_POSTGRES_URL='$(AUTHSVC_BENCH_POSTGRES_URL)' $(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-statements: $(VENV)/.installed-test  ## statements and round trips per operation
+	AUTHSVC_BENCH_POSTGRES_URL='$(AUTHSVC_BENCH_POSTGRES_URL)' $(BIN)/python bench/count_statements.py
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "authsvc needs Python 3.11+; run make PYTHON=python3.11 ...")'
