@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from authsvc.deps import oauth2_scheme
 from fastapi import Depends, FastAPI, HTTPException, Request
 
 from authsvc.app import create_app
 from authsvc.config import Settings
-from authsvc.deps import oauth2_scheme
 from authsvc.security.tokens import InvalidTokenError
 
 

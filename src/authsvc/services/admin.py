@@ -125,9 +125,7 @@ class AdminService:
         async with self._db.transaction() as tx:
             if await UserRepository(tx).get(user_id) is None:
                 raise UserNotFound
-            ended = await SessionRepository(tx).revoke(
-                session_id, now=utcnow(), user_id=user_id
-            )
+            ended = await SessionRepository(tx).revoke(session_id, now=utcnow(), user_id=user_id)
         if not ended:
             raise SessionNotFound(NO_SUCH_SESSION)
         self._audit(
