@@ -52,9 +52,10 @@ async def delete_batch(
 ) -> int:
     """Delete at most `n` rows of `primary_key`'s table matching `where`; how many.
 
-    MySQL and MariaDB delete with `DELETE ... WHERE ... LIMIT n`, which takes its row
-    locks in index order as it goes (concurrent purges queue, never deadlock);
-    elsewhere, `DELETE ... WHERE id IN (SELECT id ... LIMIT n)`.
+    MySQL and MariaDB refuse `LIMIT` in an `IN` subquery (error 1235); they delete with
+    `DELETE ... WHERE ... LIMIT n`, which locks rows in the order of the index it walks,
+    so purges on several replicas queue behind each other. Elsewhere it is
+    `DELETE ... WHERE id IN (SELECT id ... LIMIT n)`.
     """
     table = primary_key.class_
     statement: Delete
