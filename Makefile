@@ -4,6 +4,8 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
+# Test processes (pytest-xdist); each has databases of its own on each server.
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck migrate container-test bench bench-statements clean
 
@@ -14,7 +16,7 @@ test: $(VENV)/.installed-test  ## lint, type-check and run the test suite
 	$(BIN)/ruff check src tests alembic bench
 	$(BIN)/ruff format --check src tests alembic bench
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests alembic bench

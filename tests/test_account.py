@@ -217,9 +217,11 @@ async def test_a_login_with_the_old_password_racing_a_password_change_never_surv
 ) -> None:
     """The thief's login checks the old password while the owner changes it; whichever
     commits first, the thief ends up without a live session."""
-    async with app_with(bcrypt_rounds=12) as (_app, slow_hash_api):
-        owner = await slow_hash_api.signed_up()  # a cost-12 hash: checking it takes a while
-    async with app_with(bcrypt_rounds=4) as (_app, api):
+    # A cost-12 hash: checking it takes a while. The app keeps that cost, or the thief's
+    # login would replace the hash with a cost-4 one: a change of its own, which the
+    # owner's would then lose (409) when it commits first.
+    async with app_with(bcrypt_rounds=12) as (_app, api):
+        owner = await api.signed_up()
 
         async def thief() -> httpx.Response:
             await asyncio.sleep(0.1)  # starts while the change is checking the old password

@@ -7,11 +7,12 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
+from httpx import Client
 
 from tests.support.processes import authsvc_env, serve, serve_process, wait_until_healthy
 from tests.support.settings import PASSWORD
@@ -38,9 +39,9 @@ def test_replicas_starting_together_all_come_up_and_migrate_once(
     assert sum("up to date" in out for out in outputs) == 2, outputs
 
 
-@pytest.fixture
-def two_servers(empty_db: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
-    env = authsvc_env(empty_db, AUTHSVC_REFRESH_REUSE_GRACE_SECONDS="2")
+@contextmanager
+def two_servers_on(database_url: str, grace_seconds: int) -> Iterator[tuple[Client, Client]]:
+    env = authsvc_env(database_url, AUTHSVC_REFRESH_REUSE_GRACE_SECONDS=str(grace_seconds))
     with (
         serve(env) as first_url,
         serve(env, "--no-migrate") as second_url,
@@ -48,6 +49,13 @@ def two_servers(empty_db: str) -> Iterator[tuple[httpx.Client, httpx.Client]]:
         httpx.Client(base_url=second_url) as b,
     ):
         yield a, b
+
+
+@pytest.fixture
+def two_servers(empty_db: str) -> Iterator[tuple[Client, Client]]:
+    """Two processes on one database, with a grace interval of 2 s."""
+    with two_servers_on(empty_db, grace_seconds=2) as servers:
+        yield servers
 
 
 def login(http: httpx.Client, email: str) -> dict[str, str]:
@@ -66,7 +74,7 @@ def me(http: httpx.Client, access_token: str) -> int:
 
 
 def test_user_registered_on_one_process_logs_in_on_the_other(
-    two_servers: tuple[httpx.Client, httpx.Client],
+    two_servers: tuple[Client, Client],
 ) -> None:
     a, b = two_servers
     assert a.post("/auth/register", json={"email": "x@example.com", "password": PASSWORD})
@@ -75,7 +83,7 @@ def test_user_registered_on_one_process_logs_in_on_the_other(
 
 
 def test_registrations_split_across_processes_create_one_account(
-    two_servers: tuple[httpx.Client, httpx.Client],
+    two_servers: tuple[Client, Client],
 ) -> None:
     a, b = two_servers
     body = {"email": "race@example.com", "password": PASSWORD}
@@ -89,7 +97,7 @@ def test_registrations_split_across_processes_create_one_account(
 
 
 def test_concurrent_refresh_on_two_processes_within_grace_keeps_one_session(
-    two_servers: tuple[httpx.Client, httpx.Client],
+    two_servers: tuple[Client, Client],
 ) -> None:
     a, b = two_servers
     a.post("/auth/register", json={"email": "tabs@example.com", "password": PASSWORD})
@@ -111,7 +119,7 @@ def test_concurrent_refresh_on_two_processes_within_grace_keeps_one_session(
 
 
 def test_reuse_after_grace_ends_the_session_on_every_process(
-    two_servers: tuple[httpx.Client, httpx.Client],
+    two_servers: tuple[Client, Client],
 ) -> None:
     a, b = two_servers
     a.post("/auth/register", json={"email": "stolen@example.com", "password": PASSWORD})

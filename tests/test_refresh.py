@@ -182,3 +182,21 @@ async def test_a_copy_replayed_inside_the_grace_interval_cannot_fork_the_session
         # Reuse detected: the whole session is gone, the thief's branch too.
         assert (await api.refresh(thief["refresh_token"])).json()["error"] == "invalid_grant"
         assert (await api.me(thief["access_token"])).status_code == 401
+
+
+async def test_concurrent_refreshes_without_grace_one_wins_the_other_is_reuse(
+    app_with: AppWith,
+) -> None:
+    """Strict mode (no grace interval): the database lets one of two uses through; the
+    other is reuse, and ends the session, the winner's new tokens with it."""
+    async with app_with(refresh_reuse_grace_seconds=0) as (_app, api):
+        tokens = await api.signed_up()
+
+        responses = await asyncio.gather(*(api.refresh(tokens["refresh_token"]) for _ in range(2)))
+
+        assert sorted(r.status_code for r in responses) == [200, 400]
+        won = next(r for r in responses if r.status_code == 200).json()
+        lost = next(r for r in responses if r.status_code == 400).json()
+        assert lost["error"] == "invalid_grant"
+        assert (await api.me(won["access_token"])).status_code == 401
+        assert (await api.refresh(won["refresh_token"])).json()["error"] == "invalid_grant"

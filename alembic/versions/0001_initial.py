@@ -15,13 +15,16 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-UTC_DATETIME = sa.DateTime(timezone=True)
+UTC_DATETIME = sa.DateTime(timezone=True)  # DATETIME(6) on MySQL/MariaDB from 0003
+# CHAR(32) on MariaDB too, as on MySQL, whichever URL form (mariadb+ or mysql+) runs this:
+# SQLAlchemy would otherwise pick MariaDB's own UUID type, or not, by URL form and version.
+UUID = sa.Uuid().with_variant(sa.Uuid(native_uuid=False), "mysql", "mariadb")
 
 
 def upgrade() -> None:
     op.create_table(
         "users",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", UUID, nullable=False),
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("email_key", sa.String(length=320), nullable=False),
         sa.Column("full_name", sa.String(length=200), nullable=True),
@@ -34,8 +37,8 @@ def upgrade() -> None:
     )
     op.create_table(
         "sessions",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("user_id", UUID, nullable=False),
         sa.Column("scope", sa.String(length=500), nullable=False),
         sa.Column("client_id", sa.String(length=200), nullable=False),
         sa.Column("user_agent", sa.String(length=500), nullable=True),
@@ -52,8 +55,8 @@ def upgrade() -> None:
     op.create_index("ix_sessions_user_id", "sessions", ["user_id"])
     op.create_table(
         "refresh_tokens",
-        sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("session_id", sa.Uuid(), nullable=False),
+        sa.Column("id", UUID, nullable=False),
+        sa.Column("session_id", UUID, nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", UTC_DATETIME, nullable=False),
         sa.Column("expires_at", UTC_DATETIME, nullable=False),

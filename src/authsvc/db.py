@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from authsvc.column_types import MYSQL_FAMILY
 from authsvc.config import Settings
 from authsvc.errors import DatabaseUnavailable
 
@@ -27,7 +28,8 @@ def is_sqlite(url: str) -> bool:
 
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
-    if is_sqlite(url):
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
         engine = create_async_engine(url, hide_parameters=True, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine
@@ -38,9 +40,24 @@ def create_engine(settings: Settings) -> AsyncEngine:
         pool_size=10,
         max_overflow=10,
         pool_timeout=5,
-        # Fail fast while the database is down: callers get a 503 in seconds, not a hang.
-        connect_args={"timeout": 5, "command_timeout": 15},
+        **_server_options(backend),
     )
+
+
+def _server_options(backend: str) -> dict[str, Any]:
+    """Per driver: fail fast while the database is down (connect in 5 s, no statement
+    waits over 15 s), so callers get a 503 in seconds, not a hang."""
+    if backend in MYSQL_FAMILY:  # asyncmy
+        return {
+            # PostgreSQL's default: each statement sees what is committed when it runs, an
+            # UPDATE decides on the latest committed row, and reads take no locks. InnoDB's
+            # REPEATABLE READ would add gap locks and shared locks on the rows an UPDATE's
+            # subquery reads, and with them deadlocks between refreshes of one session.
+            "isolation_level": "READ COMMITTED",
+            "pool_recycle": 3600,  # well inside the server's wait_timeout for idle connections
+            "connect_args": {"connect_timeout": 5, "read_timeout": 15, "charset": "utf8mb4"},
+        }
+    return {"connect_args": {"timeout": 5, "command_timeout": 15}}  # asyncpg
 
 
 # Execution options of a transaction that only reads (see `Database.reading`).
@@ -48,8 +65,16 @@ READ_ONLY: dict[str, Any] = {"authsvc_read_only": True}
 
 # What the drivers raise when the database is down or unreachable: refused, reset, timed
 # out, or a host that does not resolve (a stopped container's name). While connecting,
-# asyncpg raises these bare (OSError), unwrapped by SQLAlchemy.
+# asyncpg raises these bare (OSError), unwrapped by SQLAlchemy. asyncmy raises
+# OperationalError (2003 cannot connect, 2013 lost connection) and InterfaceError; any
+# other error SQLAlchemy's dialect judges a disconnect counts too (`is_outage`).
 OUTAGES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+
+
+def is_outage(exc: BaseException) -> bool:
+    return isinstance(exc, OUTAGES) or (
+        isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated
+    )
 
 
 class Database:
@@ -83,8 +108,10 @@ class Database:
                 if read_only:
                     await tx.connection(execution_options=READ_ONLY)
                 yield tx
-        except OUTAGES as exc:
-            raise DatabaseUnavailable from exc
+        except Exception as exc:
+            if is_outage(exc):
+                raise DatabaseUnavailable from exc
+            raise
 
     async def ping(self, *, within: float) -> bool:
         """Whether the database answers within `within` seconds (never queued behind a

@@ -8,12 +8,18 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from authsvc.column_types import MYSQL_FAMILY
 from authsvc.config import Settings
 from authsvc.db import create_engine
 
 # Any fixed 64-bit number: replicas starting together queue on it, so one migrates.
+# (PostgreSQL's advisory locks are per database.)
 ADVISORY_LOCK_KEY = 0x61757468737663  # "authsvc"
+# MySQL/MariaDB's named locks are per server, and their names at most 64 characters.
+MYSQL_LOCK_NAME = "CONCAT('authsvc-migrate-', MD5(DATABASE()))"
+MYSQL_LOCK_TIMEOUT_SECONDS = 600
 
 
 def script_location() -> str:
@@ -37,20 +43,54 @@ def alembic_config(database_url: str) -> Config:
 
 
 async def upgrade(settings: Settings, revision: str = "head") -> tuple[str | None, str | None]:
-    """Migrate to `revision`; returns the revisions before and after (equal: nothing to do)."""
+    """Migrate to `revision`; returns the revisions before and after (equal: nothing to do).
+
+    Replicas starting together queue on a lock, so one migrates and the others then find
+    the schema at `revision` and do nothing.
+    """
     config = alembic_config(settings.database_url)
     engine = create_engine(settings)
     try:
-        async with engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Held until this transaction ends; PostgreSQL's DDL is transactional,
-                # so a waiting replica then finds the schema at head and does nothing.
-                await connection.execute(
-                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
-                )
-            return await connection.run_sync(_run_upgrade, config, revision)
+        async with engine.connect() as connection:
+            if connection.dialect.name in MYSQL_FAMILY:
+                return await _upgrade_under_named_lock(connection, config, revision)
+            async with connection.begin():
+                if connection.dialect.name == "postgresql":
+                    # Held until this transaction ends; PostgreSQL's DDL is transactional,
+                    # so a waiting replica then finds the schema at head and does nothing.
+                    await connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                    )
+                return await connection.run_sync(_run_upgrade, config, revision)
     finally:
         await engine.dispose()
+
+
+async def _upgrade_under_named_lock(
+    connection: AsyncConnection, config: Config, revision: str
+) -> tuple[str | None, str | None]:
+    """MySQL and MariaDB: their DDL is not transactional (each statement commits), so the
+    lock is GET_LOCK's, held by the connection until released, not by a transaction.
+    It is named after the database: replicas of other databases on the server never wait.
+    The revision is read only once the lock is ours, in a transaction begun after it, and
+    at READ COMMITTED: a replica that waited sees the schema the first one left.
+    """
+    acquired = await connection.scalar(
+        text(f"SELECT GET_LOCK({MYSQL_LOCK_NAME}, :timeout)"),
+        {"timeout": MYSQL_LOCK_TIMEOUT_SECONDS},
+    )
+    await connection.commit()
+    if acquired != 1:
+        raise RuntimeError(
+            f"another process held the migration lock for {MYSQL_LOCK_TIMEOUT_SECONDS} s; "
+            "is a migration stuck?"
+        )
+    try:
+        async with connection.begin():
+            return await connection.run_sync(_run_upgrade, config, revision)
+    finally:
+        await connection.execute(text(f"SELECT RELEASE_LOCK({MYSQL_LOCK_NAME})"))
+        await connection.commit()
 
 
 def _run_upgrade(

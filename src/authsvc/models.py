@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, TypeDecorator, false
-from sqlalchemy.engine import Dialect
+from sqlalchemy import ForeignKey, Index, MetaData, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from authsvc.clock import utcnow
+from authsvc.column_types import (
+    MYSQL_TABLE_OPTIONS,
+    UUID_TYPE,
+    ExactString,
+    UTCDateTime,
+)
+
+__all__ = ["Base", "RefreshToken", "Session", "UTCDateTime", "User"]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -20,41 +28,21 @@ NAMING_CONVENTION = {
 }
 
 
-class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware UTC datetime on every backend (SQLite stores none)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime; use an aware UTC datetime")
-        value = value.astimezone(UTC)
-        # SQLite compares the stored text, so store one fixed format without an offset.
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {uuid.UUID: UUID_TYPE}
 
 
 class User(Base):
     __tablename__ = "users"
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    email: Mapped[str] = mapped_column(String(320))
+    email: Mapped[str] = mapped_column(ExactString(320))
     # Case-folded email; its unique constraint is what makes A@x.com and a@x.com one account.
-    email_key: Mapped[str] = mapped_column(String(320), unique=True)
-    full_name: Mapped[str | None] = mapped_column(String(200))
-    hashed_password: Mapped[str] = mapped_column(String(255))
-    scopes: Mapped[str] = mapped_column(String(500), default="user")  # space-separated
+    email_key: Mapped[str] = mapped_column(ExactString(320), unique=True)
+    full_name: Mapped[str | None] = mapped_column(ExactString(200))
+    hashed_password: Mapped[str] = mapped_column(ExactString(255))
+    scopes: Mapped[str] = mapped_column(ExactString(500), default="user")  # space-separated
     is_active: Mapped[bool] = mapped_column(default=True)
     # Whether `scopes` holds `admin`: written with it, in the same statement, by
     # UserRepository. Indexed, so the last-admin rule can lock exactly the active admins.
@@ -65,6 +53,7 @@ class User(Base):
     __table_args__ = (
         Index("ix_users_is_admin", "is_admin"),
         Index("ix_users_created_at_id", "created_at", "id"),  # the admin list's keyset order
+        MYSQL_TABLE_OPTIONS,
     )
 
     @property
@@ -79,10 +68,10 @@ class Session(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    scope: Mapped[str] = mapped_column(String(500))  # granted at login; refresh may only narrow
-    client_id: Mapped[str] = mapped_column(String(200))
-    user_agent: Mapped[str | None] = mapped_column(String(500))
-    client_ip: Mapped[str | None] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(ExactString(500))  # granted at login; refresh narrows
+    client_id: Mapped[str] = mapped_column(ExactString(200))
+    user_agent: Mapped[str | None] = mapped_column(ExactString(500))
+    client_ip: Mapped[str | None] = mapped_column(ExactString(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -94,6 +83,7 @@ class Session(Base):
         Index("ix_sessions_user_id", "user_id"),
         Index("ix_sessions_expires_at", "expires_at"),  # the periodic purge
         Index("ix_sessions_revoked_at", "revoked_at"),  # the periodic purge
+        MYSQL_TABLE_OPTIONS,
     )
 
 
@@ -104,7 +94,7 @@ class RefreshToken(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_hash: Mapped[str] = mapped_column(ExactString(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     spent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -112,4 +102,5 @@ class RefreshToken(Base):
     __table_args__ = (
         Index("ix_refresh_tokens_session_id", "session_id"),
         Index("ix_refresh_tokens_expires_at", "expires_at"),  # the periodic purge
+        MYSQL_TABLE_OPTIONS,
     )

@@ -3,6 +3,10 @@
 SQLite is embedded and always runs. A server database runs when its URL variable is
 set; in CI (CI=true) it must be set and answer, elsewhere its tests skip with the reason.
 Adding a backend is one more entry in `BACKENDS`.
+
+Under pytest-xdist each worker has databases of its own on each server, named after the
+configured one (`test` → `test_gw0`) and created when missing, so that workers never
+empty each other's tables.
 """
 
 from __future__ import annotations
@@ -15,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from authsvc.migrate import upgrade
@@ -40,6 +46,11 @@ BACKENDS = (
         "postgresql",
         "AUTHSVC_TEST_DATABASE_URL",
         "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+    ),
+    Backend(
+        "mariadb",  # or MySQL: the same dialect, driver and statements
+        "AUTHSVC_TEST_MARIADB_URL",
+        "mysql+asyncmy://root@127.0.0.1:3306/test",
     ),
 )
 SERVER_BACKENDS = tuple(backend for backend in BACKENDS if backend.url_variable)
@@ -74,6 +85,45 @@ async def _reset(url: str) -> None:
     await upgrade(make_settings(url))
 
 
+def worker_database(url: str) -> str:
+    """The database of this xdist worker on the server `url` names: `url` itself outside
+    xdist, else one named after it and the worker (`test_gw0`), created if missing."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parsed = make_url(url)
+    name = f"{parsed.database}_{worker}"
+    asyncio.run(_create_database(url, name))
+    return parsed.set(database=name).render_as_string(hide_password=False)
+
+
+async def _ping(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    finally:
+        await engine.dispose()
+
+
+async def _create_database(url: str, name: str) -> None:
+    """CREATE DATABASE, connected to the configured one (it exists; the new one not yet)."""
+    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote(name)
+            if conn.dialect.name == "postgresql":
+                exists = await conn.scalar(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                )
+                if not exists:
+                    await conn.execute(text(f"CREATE DATABASE {quoted}"))
+            else:  # MySQL, MariaDB
+                await conn.execute(text(f"CREATE DATABASE IF NOT EXISTS {quoted}"))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def server_database() -> Callable[[str], str]:
     """`server_database(name)`: the URL of that server backend, migrated from empty once
@@ -100,10 +150,12 @@ def _prepare(backend: Backend) -> tuple[str, bool]:
             False,
         )
     try:
-        asyncio.run(_reset(backend.url))
-    except (OSError, ConnectionError) as exc:
+        url = worker_database(backend.url)
+        asyncio.run(_ping(url))
+    except (OSError, sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
         return f"{backend.name} at {backend.url_variable} is not reachable: {exc}", False
-    return backend.url, True
+    asyncio.run(_reset(url))  # reachable: a failure here is the test run's to report
+    return url, True
 
 
 @pytest.fixture(scope="session")

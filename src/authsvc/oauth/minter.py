@@ -65,6 +65,10 @@ class TokenMinter:
         """A new refresh token for the session (extending it), and an access token."""
         sessions = SessionRepository(tx)
         expires_at = now + self.refresh_lifetime
+        # The session's row lock first: the new token's foreign key check would otherwise
+        # take a shared lock on it that `extend` then upgrades, which InnoDB answers with
+        # a deadlock when a logout of the session waits in between.
+        await sessions.extend(login.id, now=now, expires_at=expires_at)
         # One live refresh token per session: a retry inside the grace interval retires the
         # token the first refresh issued, so two copies of a session cannot rotate on side
         # by side: whichever branch is used after the grace interval trips reuse detection.
@@ -76,7 +80,6 @@ class TokenMinter:
             now=now,
             expires_at=expires_at,
         )
-        await sessions.extend(login.id, now=now, expires_at=expires_at)
         return self._pair(login.user_id, login, scopes, refresh_token)
 
     def _pair(

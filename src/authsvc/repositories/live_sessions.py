@@ -33,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from authsvc.db import OUTAGES
+from authsvc.db import is_outage
 from authsvc.domain import Account
 from authsvc.errors import DatabaseUnavailable
 from authsvc.models import Session, User
@@ -120,8 +120,10 @@ class EngineLiveSessions:
             async with self._engine.connect() as connection:
                 await connection.execution_options(authsvc_read_only=True)
                 row = (await connection.execute(statement)).first()
-        except OUTAGES as exc:
-            raise DatabaseUnavailable from exc
+        except Exception as exc:
+            if is_outage(exc):
+                raise DatabaseUnavailable from exc
+            raise
         return None if row is None else Account(*row)
 
     async def aclose(self) -> None:

@@ -6,13 +6,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, literal, or_, select, update
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from authsvc.client_ip import subscriber
 from authsvc.emails import email_key, storable
 from authsvc.models import RefreshToken, Session, User, UTCDateTime
+from authsvc.repositories import dialects
 
 
 def live(now: datetime) -> tuple[ColumnElement[bool], ...]:
@@ -75,24 +76,29 @@ class SessionRepository:
         (on any process) cannot both pass a check that only one should pass. Without a
         grace interval only an unspent token passes: a cutoff computed before the UPDATE
         waited for the row would let a concurrent spend slip through as a "retry".
+        Where the UPDATE cannot return the row (MariaDB, MySQL), it is read right after,
+        under the lock the UPDATE took (`dialects.update_one_returning`).
         """
         live_sessions = select(Session.id).where(Session.revoked_at.is_(None))
         usable: ColumnElement[bool] = RefreshToken.spent_at.is_(None)
         if grace_cutoff is not None:
             usable = or_(usable, RefreshToken.spent_at > grace_cutoff)
-        result = await self.db.execute(
+        this_token = RefreshToken.token_hash == token_hash
+        row = await dialects.update_one_returning(
+            self.db,
             update(RefreshToken)
             .where(
-                RefreshToken.token_hash == token_hash,
+                this_token,
                 RefreshToken.expires_at > now,
                 usable,
                 RefreshToken.session_id.in_(live_sessions),
             )
             .values(spent_at=func.coalesce(RefreshToken.spent_at, literal(now, UTCDateTime)))
-            .returning(RefreshToken.session_id, RefreshToken.spent_at)
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session=False),
+            RefreshToken.session_id,
+            RefreshToken.spent_at,
+            key=this_token,
         )
-        row = result.one_or_none()
         if row is None:
             return None
         return SpentToken(session_id=row.session_id, first_use=row.spent_at == now)
@@ -206,22 +212,13 @@ class SessionRepository:
         """
         sessions = 0
         for ended in (Session.revoked_at < ended_before, Session.expires_at < ended_before):
-            batch = select(Session.id).where(ended).limit(batch_size - sessions)
-            result = await self.db.execute(
-                delete(Session)
-                .where(Session.id.in_(batch.scalar_subquery()))
-                .execution_options(synchronize_session=False)
-            )
-            sessions += int(getattr(result, "rowcount", 0))
+            left = batch_size - sessions
+            sessions += await dialects.delete_batch(self.db, Session.id, ended, left)
             if sessions >= batch_size:
                 break
-        expired = select(RefreshToken.id).where(RefreshToken.expires_at <= now).limit(batch_size)
-        tokens = await self.db.execute(
-            delete(RefreshToken)
-            .where(RefreshToken.id.in_(expired.scalar_subquery()))
-            .execution_options(synchronize_session=False)
-        )
-        return sessions, int(getattr(tokens, "rowcount", 0))
+        expired = RefreshToken.expires_at <= now
+        tokens = await dialects.delete_batch(self.db, RefreshToken.id, expired, batch_size)
+        return sessions, tokens
 
     async def extend(self, session_id: uuid.UUID, *, now: datetime, expires_at: datetime) -> None:
         await self.db.execute(
