@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from authsvc.deps import oauth2_scheme
 from fastapi import Depends, FastAPI, HTTPException, Request
 
+from authsvc.api.deps import oauth2_scheme
 from authsvc.app import create_app
 from authsvc.config import Settings
 from authsvc.security.tokens import InvalidTokenError
