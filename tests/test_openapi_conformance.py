@@ -37,9 +37,9 @@ CHECKS = [
     response_schema_conformance,
 ]
 # Per operation and mode (about 30 operations, admin ones included). The API's contract
-# is the same on every database, and SQLite checks it in full; a server database gets fewer examples, enough
-# to find what only it would refuse (a NUL, a 4-byte character, an overlong value),
-# which keeps the suite on three databases inside its time.
+# is the same on every database, and SQLite checks it in full; a server database gets
+# fewer examples, enough to find what only it would refuse (a NUL, a 4-byte character,
+# an overlong value), which keeps the suite on three databases inside its time.
 EXAMPLES_ON_SQLITE = 25
 EXAMPLES_ON_A_SERVER = 10
 
