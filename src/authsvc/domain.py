@@ -29,6 +29,17 @@ class Principal:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportedAccount:
+    """A user of the old Flask app, as authsvc will keep it: the old UserId, the email
+    (validated, normalised), the name, and the bcrypt hash as it was."""
+
+    legacy_id: int
+    email: str
+    full_name: str | None
+    hashed_password: str
+
+
+@dataclass(frozen=True, slots=True)
 class TokenPair:
     """What a grant issues (RFC 6749 §5.1)."""
 

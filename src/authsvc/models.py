@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Index, MetaData, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -57,6 +57,11 @@ class User(Base):
     scopes: Mapped[str] = mapped_column(String(500), default="user")  # space-separated
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The integer `UserId` of the old Flask app's routes: an imported user's old one, or for
+    # any other account the next free number, given when an old route first needs it.
+    legacy_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (Index("uq_users_legacy_id", "legacy_id", unique=True),)
 
     @property
     def scope_set(self) -> frozenset[str]:

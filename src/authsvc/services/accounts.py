@@ -27,13 +27,20 @@ class AccountService:
         self._audit = audit
 
     async def register(
-        self, *, email: str, password: str, full_name: str | None, origin: Origin
+        self,
+        *,
+        email: str,
+        password: str,
+        full_name: str | None,
+        origin: Origin,
+        legacy_id: bool = False,
     ) -> User:
         """Self-service sign-up: an account with the `user` scope and nothing more.
 
         Raises Throttled when the address has used up its registrations and Overloaded
         when too many hashes are queued (neither costs a hash), EmailTaken when the
         database already has the email. The password must have passed the policy.
+        `legacy_id`: number the account at once (registered on an old Flask route).
         """
         try:
             await self._throttle.check_registration(origin.ip)
@@ -48,7 +55,12 @@ class AccountService:
             )
             raise
         return await self._create(
-            email=email, password=password, full_name=full_name, scopes=frozenset(), origin=origin
+            email=email,
+            password=password,
+            full_name=full_name,
+            scopes=frozenset(),
+            origin=origin,
+            legacy_id=legacy_id,
         )
 
     async def provision(
@@ -71,17 +83,33 @@ class AccountService:
         full_name: str | None,
         scopes: frozenset[str],
         origin: Origin | None,
+        legacy_id: bool = False,
     ) -> User:
         hashed = await self._credentials.hash(password, origin, purpose="registration")
+        number = None
         async with self._db.transaction() as session:  # after hashing: hold no lock meanwhile
-            user = await UserRepository(session).add(
+            users = UserRepository(session)
+            user = await users.add(
                 email=email,
                 hashed_password=hashed,
                 full_name=full_name,
                 scopes=scope_rules.format_scope(scopes | {scope_rules.USER}),
             )
+            if legacy_id:
+                number = await users.assign_legacy_id(user.id)
+        user.legacy_id = number  # detached now: not written again
         self._audit(AuditEvent.REGISTER, "user registered", user_id=user.id)
         return user
+
+    async def legacy_id(self, user: User) -> int:
+        """The account's integer UserId, for the old Flask routes: an imported user's old
+        one; any other account gets the next free number the first time it is asked for."""
+        if user.legacy_id is None:
+            async with self._db.transaction() as session:
+                number = await UserRepository(session).assign_legacy_id(user.id)
+            user.legacy_id = number
+            return number
+        return user.legacy_id
 
     async def update_profile(self, user: User, *, full_name: str | Unchanged | None) -> User:
         """Change what is given; a field left UNCHANGED stays as it is, None clears it."""
