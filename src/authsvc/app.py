@@ -85,6 +85,10 @@ def create_app(settings: Settings, *, runtime: Runtime | None = None) -> FastAPI
     app.include_router(token_router(runtime.grants))
     app.include_router(users.router)
     app.include_router(wellknown.router)
+    if settings.legacy_routes:
+        from authsvc.api import legacy
+
+        app.include_router(legacy.router)
 
     add_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

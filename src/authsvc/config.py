@@ -99,6 +99,9 @@ class Settings(BaseSettings):
 
     metrics_enabled: bool = True  # GET /metrics, Prometheus text format
 
+    # The old Flask tutorial app's routes (/user/login/...), deprecated, for its old clients.
+    legacy_routes: bool = False
+
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:
