@@ -7,13 +7,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from authsvc.flask_import import import_flask_db
 from tests.support.app import Api, AppWith
-from tests.support.flask_db import OldClient
+from tests.support.flask_db import OldClient, OldUser, write_old_db
 from tests.support.settings import PASSWORD
 
 DEPRECATION = "@1796083200"  # RFC 9745: deprecated since 2026-12-01
@@ -214,6 +216,26 @@ async def test_old_routes_are_audited_like_the_new_ones(
 
     events = [getattr(r, "event", None) for r in caplog.records if r.name == "authsvc.audit"]
     assert events == ["register", "login_failed", "login"]
+
+
+async def test_user_ids_are_integers_that_never_collide(
+    legacy: tuple[FastAPI, Api, OldClient], tmp_path: Path
+) -> None:
+    app, api, old = legacy
+    url = write_old_db(tmp_path / "old.db", [OldUser(41, "imported@example.com")])
+    await import_flask_db(url, app.state.runtime.db)
+    await api.register("new-route@example.com")  # numbered when an old route first asks
+
+    emails = [f"user{n}@example.com" for n in range(8)]
+    created = await asyncio.gather(*(old.register(email) for email in emails))
+    assert [r.status_code for r in created] == [201] * 8
+    tokens = [await old.token(email) for email in emails]
+    tokens.append(await old.token("new-route@example.com"))
+    tokens.append(await old.token("imported@example.com", "hunter2"))
+
+    ids = [(await old.me(token)).json()["UserId"] for token in tokens]
+    assert sorted(ids[:8]) == list(range(42, 50))  # above every imported UserId, distinct
+    assert ids[8:] == [50, 41]  # the new-route account numbered at its first old `me`
 
 
 async def test_concurrent_first_me_calls_agree_on_one_number(

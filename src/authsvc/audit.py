@@ -33,6 +33,7 @@ class AuditEvent(enum.StrEnum):
     PASSWORD_CHANGE_FAILED = "password_change_failed"
     REVOKE = "revoke"
     PURGE = "purge"
+    FLASK_IMPORT = "flask_import"  # users imported from the old Flask app's database
 
 
 class Audit:

@@ -56,13 +56,15 @@ class UserRepository:
         result = await self.db.execute(
             select(User.email_key, User.legacy_id).where(User.email_key.in_(list(keys)))
         )
-        return {key: number for key, number in result.all()}
+        return dict(result.all())
 
     async def taken_legacy_ids(self, numbers: Collection[int]) -> set[int]:
         """Those of these legacy UserIds that an account has."""
         if not numbers:
             return set()
-        result = await self.db.scalars(select(User.legacy_id).where(User.legacy_id.in_(list(numbers))))
+        result = await self.db.scalars(
+            select(User.legacy_id).where(User.legacy_id.in_(list(numbers)))
+        )
         return {number for number in result if number is not None}
 
     async def add_imported(
