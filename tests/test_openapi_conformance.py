@@ -36,7 +36,7 @@ CHECKS = [
     response_headers_conformance,
     response_schema_conformance,
 ]
-EXAMPLES_PER_OPERATION = 40  # per operation and mode; 16 operations
+EXAMPLES_PER_OPERATION = 40  # per operation and mode; 19 operations
 
 
 @pytest.fixture(scope="module", params=BACKEND_NAMES)
@@ -55,6 +55,7 @@ def live_server(
         AUTHSVC_LOGIN_LIMIT_ACCOUNT_IP="1000000/15 minutes",
         AUTHSVC_LOGIN_LIMIT_IP="1000000/15 minutes",
         AUTHSVC_LOGIN_LIMIT_ACCOUNT="10000000/hour",
+        AUTHSVC_LEGACY_ROUTES="true",  # the old Flask app's routes are checked too
     )
     created = run_cli(
         "create-user",

@@ -68,8 +68,14 @@ def _example(message: str) -> dict[str, Any]:
 
 
 HEADERS_DOC = {
-    "Deprecation": {"description": "RFC 9745: deprecated since", "schema": {"type": "string"}},
-    "Link": {"description": 'The route replacing this one, rel="successor-version"'},
+    "Deprecation": {
+        "description": "RFC 9745: deprecated since (@ Unix time)",
+        "schema": {"type": "string", "example": DEPRECATION},
+    },
+    "Link": {
+        "description": "The route replacing this one",
+        "schema": {"type": "string", "example": '</auth/token>; rel="successor-version"'},
+    },
 }
 BUSY = (
     (429, "Too many failed tries or registrations; see Retry-After", "Retry in a while"),
