@@ -61,6 +61,7 @@ def live_server(
         AUTHSVC_LOGIN_LIMIT_ACCOUNT_IP="1000000/15 minutes",
         AUTHSVC_LOGIN_LIMIT_IP="1000000/15 minutes",
         AUTHSVC_LOGIN_LIMIT_ACCOUNT="10000000/hour",
+        AUTHSVC_LEGACY_ROUTES="true",  # the old Flask app's routes are checked too
     )
     created = run_cli(
         "create-user",

@@ -106,6 +106,10 @@ def create_app(settings: Settings, *, grants: Sequence[Callable[[Runtime], Grant
     app.include_router(users.router)
     app.include_router(admin.router)
     app.include_router(wellknown.router)
+    if settings.legacy_routes:
+        from authsvc.api import legacy
+
+        app.include_router(legacy.router)
 
     add_exception_handlers(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -43,6 +43,7 @@ class AuditEvent(enum.StrEnum):
     USER_DELETED = "user_deleted"
     USER_SESSIONS_ENDED = "user_sessions_ended"
     LAST_ADMIN_REFUSED = "last_admin_refused"
+    FLASK_IMPORT = "flask_import"  # users imported from the old Flask app's database
 
 
 class Audit:

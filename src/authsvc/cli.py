@@ -1,4 +1,5 @@
-"""The `authsvc` command: serve, migrate, create-user, users, purge-sessions, keys."""
+"""The `authsvc` command: serve, migrate, create-user, users, purge-sessions,
+import-flask-db, keys."""
 
 from __future__ import annotations
 
@@ -105,6 +106,14 @@ def _parser() -> argparse.ArgumentParser:
         "(serve also does this, every AUTHSVC_SESSION_PURGE_INTERVAL_SECONDS)",
     )
     purge.set_defaults(handler=_purge_sessions)
+
+    flask = commands.add_parser(
+        "import-flask-db",
+        help="import the users of the old Flask tutorial app, with their passwords",
+    )
+    flask.add_argument("url", help="SQLAlchemy URL of its database, e.g. sqlite:///path/file")
+    flask.add_argument("--dry-run", action="store_true", help="report, and write nothing")
+    flask.set_defaults(handler=_import_flask_db)
 
     keys = commands.add_parser("keys", help="asymmetric signing keys (RS256, ES256, EdDSA)")
     key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
@@ -282,6 +291,48 @@ def _purge_sessions(_args: argparse.Namespace, settings: Settings) -> int:
             f"cannot purge: {type(cause).__name__}; is the database up and migrated?"
         ) from None
     print(f"deleted {sessions} ended sessions and {tokens} expired refresh tokens")
+    return 0
+
+
+def _import_flask_db(args: argparse.Namespace, settings: Settings) -> int:
+    from authsvc import flask_import
+    from authsvc.audit import Audit, AuditEvent
+    from authsvc.db import OUTAGES, Database, create_engine
+    from authsvc.errors import DatabaseUnavailable
+    from authsvc.migrate import is_current, upgrade
+
+    async def run() -> flask_import.ImportReport:
+        if not args.dry_run:
+            await upgrade(settings)
+        elif not await is_current(settings):
+            raise CliError("the authsvc database is not migrated: run 'authsvc migrate' first")
+        db = Database(create_engine(settings))
+        try:
+            return await flask_import.import_flask_db(
+                args.url,
+                db,
+                dry_run=args.dry_run,
+                on_skip=lambda skipped: print(flask_import.describe(skipped)),
+            )
+        finally:
+            await db.aclose()
+
+    try:
+        report = asyncio.run(run())
+    except flask_import.ImportFailure as exc:
+        raise CliError(str(exc)) from None
+    except (DatabaseUnavailable, *OUTAGES) as exc:
+        cause = exc.__cause__ if isinstance(exc, DatabaseUnavailable) else exc
+        raise CliError(f"the authsvc database is unavailable: {type(cause).__name__}") from None
+    print("\n".join(flask_import.summary(report, dry_run=args.dry_run)))
+    if not args.dry_run:
+        Audit(None)(
+            AuditEvent.FLASK_IMPORT,
+            "flask users imported",
+            imported=report.imported,
+            present=report.present,
+            invalid=report.invalid,
+        )
     return 0
 
 

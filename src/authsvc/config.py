@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # development (see `metrics_networks`).
     metrics_allowed_networks: Annotated[list[IPvAnyNetwork] | None, NoDecode] = None
 
+    # The old Flask tutorial app's routes (/user/login/...), deprecated, for its old clients.
+    legacy_routes: bool = False
+
     @field_validator("cors_origins", "trusted_proxies", "metrics_allowed_networks", mode="before")
     @classmethod
     def _split_comma_list(cls, value: object) -> object:

@@ -31,6 +31,7 @@ class Account:
     is_active: bool
     created_at: datetime
     hashed_password: str
+    legacy_id: int | None = None  # the old Flask routes' integer UserId, once given
 
     @property
     def scope_set(self) -> frozenset[str]:
@@ -44,6 +45,17 @@ class Principal:
     user: Account
     session_id: uuid.UUID
     scopes: frozenset[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedAccount:
+    """A user of the old Flask app, as authsvc will keep it: the old UserId, the email
+    (validated, normalised), the name, and the bcrypt hash as it was."""
+
+    legacy_id: int
+    email: str
+    full_name: str | None
+    hashed_password: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from importlib.util import find_spec
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -100,3 +101,17 @@ def _run_upgrade(
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
     return before, MigrationContext.configure(connection).get_current_revision()
+
+
+async def is_current(settings: Settings) -> bool:
+    """Whether the database's schema is at the latest revision (nothing to migrate)."""
+    heads = set(ScriptDirectory.from_config(alembic_config(settings.database_url)).get_heads())
+    engine = create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            current = await connection.run_sync(
+                lambda sync: MigrationContext.configure(sync).get_current_heads()
+            )
+    finally:
+        await engine.dispose()
+    return set(current) == heads

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import ForeignKey, Index, MetaData, false
+from sqlalchemy import BigInteger, ForeignKey, Index, MetaData, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from authsvc.clock import utcnow
@@ -49,10 +49,14 @@ class User(Base):
     is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # password grant
+    # The integer `UserId` of the old Flask app's routes: an imported user's old one, or for
+    # any other account the next free number, given when an old route first needs it.
+    legacy_id: Mapped[int | None] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_users_is_admin", "is_admin"),
         Index("ix_users_created_at_id", "created_at", "id"),  # the admin list's keyset order
+        Index("uq_users_legacy_id", "legacy_id", unique=True),
         MYSQL_TABLE_OPTIONS,
     )
 

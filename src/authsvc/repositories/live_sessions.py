@@ -49,9 +49,11 @@ _COLUMNS = (
     User.is_active,
     User.created_at,
     User.hashed_password,
+    User.legacy_id,
 )
 _STATEMENT = """
-SELECT u.id, u.email, u.full_name, u.scopes, u.is_active, u.created_at, u.hashed_password
+SELECT u.id, u.email, u.full_name, u.scopes, u.is_active, u.created_at, u.hashed_password,
+       u.legacy_id
 FROM users AS u JOIN sessions AS s ON s.user_id = u.id
 WHERE u.id = {p1} AND s.id = {p2} AND s.revoked_at IS NULL AND s.expires_at > {p3}
 """

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authsvc.domain import UNCHANGED, Unchanged
+from authsvc.domain import UNCHANGED, ImportedAccount, Unchanged
 from authsvc.emails import email_key, storable
 from authsvc.errors import EmailTaken
 from authsvc.models import User
@@ -20,6 +21,8 @@ from authsvc.security import scopes as scope_rules
 def scope_columns(scopes: str) -> dict[str, Any]:
     """`scopes` and the `is_admin` flag that mirrors it: always written together."""
     return {"scopes": scopes, "is_admin": scope_rules.ADMIN in scopes.split()}
+
+LEGACY_ID_ATTEMPTS = 100  # each failure means another assignment committed: progress
 
 
 class UserRepository:
@@ -51,6 +54,82 @@ class UserRepository:
         except IntegrityError as exc:  # the unique index on email_key decided
             raise EmailTaken from exc
         return user
+
+    async def legacy_ids_by_email_key(self, keys: Collection[str]) -> dict[str, int | None]:
+        """Of these email keys, those that have an account, with its legacy UserId."""
+        if not keys:
+            return {}
+        result = await self.db.execute(
+            select(User.email_key, User.legacy_id).where(User.email_key.in_(list(keys)))
+        )
+        return dict(result.all())
+
+    async def taken_legacy_ids(self, numbers: Collection[int]) -> set[int]:
+        """Those of these legacy UserIds that an account has."""
+        if not numbers:
+            return set()
+        result = await self.db.scalars(
+            select(User.legacy_id).where(User.legacy_id.in_(list(numbers)))
+        )
+        return {number for number in result if number is not None}
+
+    async def add_imported(
+        self, accounts: Sequence[ImportedAccount], *, scopes: str, now: datetime
+    ) -> None:
+        """Insert imported accounts in one statement (IntegrityError: one was taken)."""
+        rows = [
+            {
+                "id": uuid.uuid4(),
+                "email": account.email,
+                "email_key": email_key(account.email),
+                "full_name": account.full_name,
+                "hashed_password": account.hashed_password,
+                "scopes": scopes,
+                "is_active": True,
+                "created_at": now,
+                "legacy_id": account.legacy_id,
+            }
+            for account in accounts
+        ]
+        if rows:
+            await self.db.execute(insert(User), rows)
+
+    async def assign_legacy_id(self, user_id: uuid.UUID) -> int:
+        """The account's integer UserId (old Flask routes); if it has none, the next free
+        number: one above the highest there is, so never an imported user's.
+
+        The unique index decides between concurrent assignments: the loser's statement
+        fails inside a savepoint and it tries the next number. The highest number is read
+        with FOR UPDATE (ignored on SQLite, which serialises writers anyway): a locking
+        read sees the latest committed rows also where a plain read sees a snapshot
+        (MySQL's repeatable read), and it queues concurrent assigners on that row.
+        """
+        for _ in range(LEGACY_ID_ATTEMPTS):
+            current = await self.db.scalar(select(User.legacy_id).where(User.id == user_id))
+            if current is not None:
+                return current
+            highest = await self.db.scalar(
+                select(User.legacy_id)
+                .where(User.legacy_id.is_not(None))
+                .order_by(User.legacy_id.desc())
+                .limit(1)
+                .with_for_update()
+            )
+            number = (highest or 0) + 1
+            try:
+                async with self.db.begin_nested():
+                    result = await self.db.execute(
+                        update(User)
+                        .where(User.id == user_id, User.legacy_id.is_(None))
+                        .values(legacy_id=number)
+                        .execution_options(synchronize_session=False)
+                    )
+            except IntegrityError:  # another account took this number meanwhile
+                continue
+            if getattr(result, "rowcount", 0):
+                return number
+            # None changed: a concurrent call numbered this account; the loop reads it.
+        raise RuntimeError(f"no free legacy UserId after {LEGACY_ID_ATTEMPTS} attempts")
 
     async def confirm_login(
         self, user_id: uuid.UUID, *, verified_hash: str, new_hash: str | None, now: datetime

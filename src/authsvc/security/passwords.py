@@ -3,16 +3,24 @@
 from __future__ import annotations
 
 import math
+import re
 import time
 import unicodedata
 from typing import Any
 
 import anyio
 import anyio.to_thread
+import bcrypt
 from passlib.context import CryptContext
 from prometheus_client import Gauge
 
 from authsvc.errors import Overloaded
+
+# A plain bcrypt hash as the Flask tutorial app (flask_bcrypt) stored it: $2a$, $2b$ or $2y$,
+# a two-digit cost, then 22 characters of salt and 31 of checksum.
+_LEGACY_BCRYPT = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
+# What bcrypt reads of a password: the rest never counted, and bcrypt 5 refuses it.
+BCRYPT_MAX_BYTES = 72
 
 
 def normalize_password(password: str) -> str:
@@ -20,11 +28,29 @@ def normalize_password(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+def is_legacy_bcrypt(hashed: str) -> bool:
+    """Whether `hashed` is a plain bcrypt hash (the old app's scheme), not one of ours."""
+    return _LEGACY_BCRYPT.fullmatch(hashed) is not None
+
+
+def legacy_bcrypt_matches(password: str, hashed: str) -> bool:
+    """The old app's check, exactly: flask_bcrypt hashed the UTF-8 bytes as typed (no
+    normalisation), and bcrypt before 5.0 read only the first 72 of them. So a password
+    longer than that is checked on its first 72 bytes, as it always was (bcrypt 5 would
+    refuse it, and the old app's users would be locked out)."""
+    try:
+        secret = password.encode()[:BCRYPT_MAX_BYTES]
+        return bcrypt.checkpw(secret, hashed.encode("ascii"))
+    except ValueError:  # a lone surrogate (no UTF-8 form), or a hash bcrypt cannot read
+        return False
+
+
 class PasswordHasher:
     """Hashes with `bcrypt_sha256`: the whole password counts, never cut at bcrypt's 72 bytes.
 
-    Plain `bcrypt` hashes (from the old app) still verify and are marked deprecated,
-    so a successful login hands back a replacement hash.
+    Plain `bcrypt` hashes (imported from the old Flask app) still verify, the way the old
+    app checked them (`legacy_bcrypt_matches`), and a successful login hands back a
+    replacement hash of the whole password in today's scheme.
 
     bcrypt is deliberately slow and CPU-bound; running it on the event loop would
     stall every other request, so it runs in worker threads, at most `workers` at once.
@@ -103,9 +129,7 @@ class PasswordHasher:
         account exists, since an unknown email costs a dummy verify at today's cost.
         """
         start = time.perf_counter()
-        result: tuple[bool, str | None] = await self._run(
-            self._verify_sync, normalize_password(password), hashed
-        )
+        result: tuple[bool, str | None] = await self._run(self._verify_sync, password, hashed)
         if not result[0] and self._needs_update(hashed):
             spent = time.perf_counter() - start
             if self._verify_seconds is None:  # not measured yet: measure, and spend it
@@ -121,9 +145,14 @@ class PasswordHasher:
             return True
 
     def _verify_sync(self, password: str, hashed: str) -> tuple[bool, str | None]:
+        if is_legacy_bcrypt(hashed):
+            if not legacy_bcrypt_matches(password, hashed):
+                return False, None
+            # The replacement is of the whole password, normalised: from now on it all counts.
+            return True, self._context.hash(normalize_password(password))
         try:
-            ok, new_hash = self._context.verify_and_update(password, hashed)
-        except ValueError:  # malformed stored hash, or a password the legacy scheme refuses
+            ok, new_hash = self._context.verify_and_update(normalize_password(password), hashed)
+        except ValueError:  # a malformed stored hash
             return False, None
         return bool(ok), new_hash
 

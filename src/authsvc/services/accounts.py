@@ -50,13 +50,20 @@ class AccountService:
             )
 
     async def register(
-        self, *, email: str, password: str, full_name: str | None, origin: Origin
+        self,
+        *,
+        email: str,
+        password: str,
+        full_name: str | None,
+        origin: Origin,
+        legacy_id: bool = False,
     ) -> User:
         """Self-service sign-up: an account with the `user` scope and nothing more.
 
         Raises Throttled when the address has used up its registrations and Overloaded
         when too many hashes are queued (neither costs a hash), EmailTaken when the
         database already has the email. The password must have passed the policy.
+        `legacy_id`: number the account at once (registered on an old Flask route).
         """
         try:
             await self._throttle.check_registration(origin.ip)
@@ -71,6 +78,7 @@ class AccountService:
             full_name=full_name,
             scopes=frozenset({scope_rules.USER}),
             origin=origin,
+            legacy_id=legacy_id,
         )
         self._audit(AuditEvent.REGISTER, "user registered", user_id=user.id)
         return user
@@ -110,16 +118,30 @@ class AccountService:
         full_name: str | None,
         scopes: frozenset[str],
         origin: Origin | None,
+        legacy_id: bool = False,
     ) -> User:
         hashed = await self._credentials.hash(password, origin, purpose="registration")
+        number = None
         async with self._db.transaction() as tx:  # after hashing: hold no lock meanwhile
-            user = await UserRepository(tx).add(
+            users = UserRepository(tx)
+            user = await users.add(
                 email=email,
                 hashed_password=hashed,
                 full_name=full_name,
                 scopes=scope_rules.format_scope(scopes),
             )
+            if legacy_id:
+                number = await users.assign_legacy_id(user.id)
+        user.legacy_id = number  # detached now: not written again
         return user
+
+    async def legacy_id(self, user: Account) -> int:
+        """The account's integer UserId, for the old Flask routes: an imported user's old
+        one; any other account gets the next free number the first time it is asked for."""
+        if user.legacy_id is not None:
+            return user.legacy_id
+        async with self._db.transaction() as tx:
+            return await UserRepository(tx).assign_legacy_id(user.id)
 
     async def update_profile(self, user: Account, *, full_name: str | Unchanged | None) -> Account:
         """Change what is given; a field left UNCHANGED stays as it is, None clears it."""
