@@ -32,13 +32,14 @@ WEAK_SECRETS = [
     "my-super-secret-jwt-key-for-production-2024",
     "replace this with a long random string please",
 ]
-STRONG_SECRETS = [
-    secrets.token_urlsafe(48),
-    secrets.token_urlsafe(24),
-    secrets.token_hex(32),
-    secrets.token_hex(16),
-    TEST_SECRET,
-]
+# Made when the test runs (not at collection, where each xdist worker would differ).
+STRONG_SECRETS = {
+    "token_urlsafe(48)": lambda: secrets.token_urlsafe(48),
+    "token_urlsafe(24)": lambda: secrets.token_urlsafe(24),
+    "token_hex(32)": lambda: secrets.token_hex(32),
+    "token_hex(16)": lambda: secrets.token_hex(16),
+    "the tests' secret": lambda: TEST_SECRET,
+}
 
 
 @pytest.mark.parametrize("secret", WEAK_SECRETS)
@@ -54,8 +55,9 @@ def test_production_refuses_a_secret_with_obviously_low_entropy(secret: str) -> 
     assert secret not in message
 
 
-@pytest.mark.parametrize("secret", STRONG_SECRETS)
-def test_production_accepts_a_generated_secret(secret: str) -> None:
+@pytest.mark.parametrize("kind", STRONG_SECRETS)
+def test_production_accepts_a_generated_secret(kind: str) -> None:
+    secret = STRONG_SECRETS[kind]()
     assert IsolatedSettings(env="production", jwt_secret=secret).jwt_secret is not None
 
 
