@@ -22,6 +22,7 @@ def scope_columns(scopes: str) -> dict[str, Any]:
     """`scopes` and the `is_admin` flag that mirrors it: always written together."""
     return {"scopes": scopes, "is_admin": scope_rules.ADMIN in scopes.split()}
 
+
 LEGACY_ID_ATTEMPTS = 100  # each failure means another assignment committed: progress
 
 
