@@ -32,14 +32,17 @@ container-test:  ## build the image and run the compose stack with podman
 	bash container/test.sh
 
 # Load benchmarks with wrk against a real server: see docs/benchmarks.md.
-# make bench BENCH_ARGS="--duration 5 --runs 3"; AUTHSVC_BENCH_POSTGRES_URL= skips PostgreSQL.
+# make bench BENCH_ARGS="--duration 5 --runs 3"; AUTHSVC_BENCH_POSTGRES_URL= skips PostgreSQL,
+# AUTHSVC_BENCH_MARIADB_URL= skips MariaDB.
 BENCH_ARGS ?=
 AUTHSVC_BENCH_POSTGRES_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test_bench
+AUTHSVC_BENCH_MARIADB_URL ?= mysql+asyncmy://root@127.0.0.1:3306/test_bench
 
 bench: $(VENV)/.installed-test
 	@command -v wrk >/dev/null 2>&1 || { echo "installing wrk (apt-get)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	AUTHSVC_BENCH_POSTGRES_URL='$(AUTHSVC_BENCH_POSTGRES_URL)' $(BIN)/python bench/run.py $(BENCH_ARGS)
+	AUTHSVC_BENCH_POSTGRES_URL='$(AUTHSVC_BENCH_POSTGRES_URL)' \
+	  AUTHSVC_BENCH_MARIADB_URL='$(AUTHSVC_BENCH_MARIADB_URL)' $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 bench-statements: $(VENV)/.installed-test  ## statements and round trips per operation
 	AUTHSVC_BENCH_POSTGRES_URL='$(AUTHSVC_BENCH_POSTGRES_URL)' $(BIN)/python bench/count_statements.py

@@ -1,6 +1,6 @@
 """`make bench`: load a real `authsvc serve` with wrk, per database; see docs/benchmarks.md.
 
-    .venv/bin/python bench/run.py [--duration 10] [--databases sqlite,postgresql]
+    .venv/bin/python bench/run.py [--duration 10] [--databases sqlite,postgresql,mariadb]
         [--scenarios me,verify-only,...] [--runs 1] [--rounds 12] [--json-out FILE]
 
 The server runs on one core (`taskset -c 0`, one worker), wrk on the other
@@ -156,9 +156,7 @@ async def _create_and_empty(url: str) -> None:
 DATABASES = {
     "sqlite": Database("sqlite", sqlite_database),
     "postgresql": Database("postgresql", server_database("AUTHSVC_BENCH_POSTGRES_URL")),
-    # One more entry, once the app supports it:
-    # "mariadb": Database("mariadb", server_database("AUTHSVC_BENCH_MARIADB_URL")),
-    # with AUTHSVC_BENCH_MARIADB_URL=mysql+asyncmy://root@127.0.0.1:3306/test_bench
+    "mariadb": Database("mariadb", server_database("AUTHSVC_BENCH_MARIADB_URL")),
 }
 
 
@@ -678,7 +676,7 @@ def git_revision() -> str:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--duration", type=float, default=10, help="seconds per load (10)")
-    parser.add_argument("--databases", default="sqlite,postgresql", help="%(default)s")
+    parser.add_argument("--databases", default="sqlite,postgresql,mariadb", help="%(default)s")
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help="%(default)s")
     parser.add_argument("--runs", type=int, default=1, help="report the median of N runs")
     parser.add_argument("--rounds", type=int, default=12, help="bcrypt cost (12)")

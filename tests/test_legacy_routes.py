@@ -248,6 +248,9 @@ async def test_concurrent_first_me_calls_agree_on_one_number(
 
     answers = await asyncio.gather(*(old.me(token) for token in tokens * 3))
 
+    assert all(answer.status_code == 200 for answer in answers), [
+        (a.status_code, a.text) for a in answers if a.status_code != 200
+    ]
     ids = [answer.json()["UserId"] for answer in answers]
     assert sorted(set(ids)) == list(range(1, 11))
     assert ids[:10] == ids[10:20] == ids[20:]

@@ -53,7 +53,7 @@ async def test_mariadb_text_compares_exactly_and_timestamps_keep_microseconds(
     assert ("users", "email_key") in texts
     assert ("refresh_tokens", "token_hash") in texts
     assert set(texts.values()) == {"utf8mb4_nopad_bin"}, texts
-    assert len(times) == 8
+    assert len(times) == 9  # 0001: 8, and 0003: users.last_login_at
     assert set(times.values()) == {6}, times
 
 

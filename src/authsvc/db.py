@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
@@ -60,6 +61,8 @@ def _server_options(backend: str) -> dict[str, Any]:
     return {"connect_args": {"timeout": 5, "command_timeout": 15}}  # asyncpg
 
 
+T = TypeVar("T")
+
 # Execution options of a transaction that only reads (see `Database.reading`).
 READ_ONLY: dict[str, Any] = {"authsvc_read_only": True}
 
@@ -69,6 +72,23 @@ READ_ONLY: dict[str, Any] = {"authsvc_read_only": True}
 # OperationalError (2003 cannot connect, 2013 lost connection) and InterfaceError; any
 # other error SQLAlchemy's dialect judges a disconnect counts too (`is_outage`).
 OUTAGES = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError, OSError)
+
+
+# A transaction the database chose to abort for another's sake: MySQL/MariaDB's deadlock
+# and lock-wait timeout, PostgreSQL's deadlock and serialisation failure. Retried whole.
+# MySQL's 1305 ("SAVEPOINT does not exist") is the same deadlock met inside a savepoint:
+# InnoDB rolled the whole transaction back, savepoint and all.
+_DEADLOCKS = {1213, 1205, 1305, "40P01", "40001"}
+DEADLOCK_RETRIES = 10
+
+
+def is_deadlock(exc: BaseException | None) -> bool:
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    args = getattr(orig, "args", ())
+    codes = {getattr(orig, "sqlstate", None), args[0] if args else None}  # SQLSTATE, errno
+    return not codes.isdisjoint(_DEADLOCKS)
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -112,6 +132,19 @@ class Database:
             if is_outage(exc):
                 raise DatabaseUnavailable from exc
             raise
+
+    async def retrying(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """`work` in a transaction of its own, run again (after a short random pause) when
+        the database aborts it to break a deadlock between concurrent writers."""
+        for attempt in range(DEADLOCK_RETRIES):
+            try:
+                async with self.transaction() as tx:
+                    return await work(tx)
+            except DatabaseUnavailable as exc:
+                if attempt == DEADLOCK_RETRIES - 1 or not is_deadlock(exc.__cause__):
+                    raise
+            await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # noqa: S311
+        raise AssertionError("unreachable")
 
     async def ping(self, *, within: float) -> bool:
         """Whether the database answers within `within` seconds (never queued behind a

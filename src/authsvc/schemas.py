@@ -286,4 +286,3 @@ class ServiceInfo(BaseModel):
 class HealthStatus(BaseModel):
     status: Literal["ok", "unavailable"]
     detail: str | None = None
-    code: str | None = Field(default=None, description="Set when unavailable, as in errors")

@@ -38,8 +38,7 @@ async def healthz() -> HealthStatus:
 )
 async def readyz(runtime: RuntimeDep) -> HealthStatus | JSONResponse:
     if not await runtime.db.ping(within=READY_TIMEOUT_SECONDS):
-        body = HealthStatus(
-            status="unavailable", detail="database did not answer", code="database_unavailable"
-        )
-        return JSONResponse(body.model_dump(), status_code=503)
+        body = HealthStatus(status="unavailable", detail="database did not answer")
+        # The error table's code too, as every error body has one.
+        return JSONResponse({**body.model_dump(), "code": "database_unavailable"}, 503)
     return HealthStatus(status="ok")

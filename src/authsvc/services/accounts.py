@@ -140,8 +140,7 @@ class AccountService:
         one; any other account gets the next free number the first time it is asked for."""
         if user.legacy_id is not None:
             return user.legacy_id
-        async with self._db.transaction() as tx:
-            return await UserRepository(tx).assign_legacy_id(user.id)
+        return await self._db.retrying(lambda tx: UserRepository(tx).assign_legacy_id(user.id))
 
     async def update_profile(self, user: Account, *, full_name: str | Unchanged | None) -> Account:
         """Change what is given; a field left UNCHANGED stays as it is, None clears it."""
