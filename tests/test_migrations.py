@@ -87,3 +87,19 @@ async def test_migration_0004_keeps_the_rows_of_an_earlier_mariadb_schema(
         await engine.dispose()
         await drop_tables(url)
         await upgrade(settings)  # migrated from empty again, for the tests after
+
+
+def test_every_package_ships_in_the_wheel() -> None:
+    """`pip install .` packs only the packages pyproject.toml lists: a new one must be there."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    listed = set(
+        tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(root / "src").parts)
+        for init in (root / "src").rglob("__init__.py")
+    }
+    assert found <= listed, sorted(found - listed)

@@ -9,7 +9,7 @@ from authsvc.audit import Audit, AuditEvent
 from authsvc.clock import utcnow
 from authsvc.db import Database
 from authsvc.domain import UNCHANGED, Account, Actor, Origin, Principal, Unchanged
-from authsvc.errors import InvalidToken, PasswordChangedMeanwhile, Throttled, WrongPassword
+from authsvc.errors import InvalidToken, PasswordChangedMeanwhile, Throttled
 from authsvc.models import User
 from authsvc.repositories.sessions import SessionRepository
 from authsvc.repositories.users import UserRepository
@@ -161,17 +161,13 @@ class AccountService:
         as at login. The new password must already have passed the policy.
         """
         user = principal.user
-        await self._credentials.check_throttle(user.email, origin)
-        ok, _ = await self._credentials.verify(user.hashed_password, current_password, origin)
-        if not ok:
-            await self._credentials.failed(user.email, origin)
-            self._audit(
-                AuditEvent.PASSWORD_CHANGE_FAILED,
-                "password change refused",
-                user_id=user.id,
-                origin=origin,
-            )
-            raise WrongPassword
+        await self._credentials.confirm_current(
+            user,
+            current_password,
+            origin,
+            refused=AuditEvent.PASSWORD_CHANGE_FAILED,
+            what="password change",
+        )
         new_hash = await self._credentials.hash(new_password, origin, purpose="password change")
         verified = user.hashed_password
         for _attempt in range(3):
@@ -210,16 +206,12 @@ class AccountService:
         current password the way `change_password` does (throttled, and a wrong one counts
         as a failed login). LastAdmin for the last active admin."""
         user = principal.user
-        await self._credentials.check_throttle(user.email, origin)
-        ok, _ = await self._credentials.verify(user.hashed_password, current_password, origin)
-        if not ok:
-            await self._credentials.failed(user.email, origin)
-            self._audit(
-                AuditEvent.ACCOUNT_DELETE_FAILED,
-                "account deletion refused",
-                user_id=user.id,
-                origin=origin,
-            )
-            raise WrongPassword
+        await self._credentials.confirm_current(
+            user,
+            current_password,
+            origin,
+            refused=AuditEvent.ACCOUNT_DELETE_FAILED,
+            what="account deletion",
+        )
         await self._lifecycle.delete_own(user.id, verified_hash=user.hashed_password)
         await self._credentials.succeeded(user.email, origin)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from authsvc.audit import Audit, AuditEvent
 from authsvc.db import Database
-from authsvc.domain import Origin
-from authsvc.errors import Overloaded, Throttled
+from authsvc.domain import Account, Origin
+from authsvc.errors import Overloaded, Throttled, WrongPassword
 from authsvc.repositories.sessions import SessionRepository
 from authsvc.security.passwords import PasswordHasher
 from authsvc.throttle import Throttle
@@ -58,6 +58,19 @@ class Credentials:
                 reason="hash queue full",
             )
             raise
+
+    async def confirm_current(
+        self, user: Account, password: str, origin: Origin, *, refused: AuditEvent, what: str
+    ) -> None:
+        """The current password, asked for before a sensitive change: checked as a login
+        checks it (throttled first, counted when wrong); WrongPassword, audited as
+        `refused`, when it is not the account's."""
+        await self.check_throttle(user.email, origin)
+        ok, _ = await self.verify(user.hashed_password, password, origin)
+        if not ok:
+            await self.failed(user.email, origin)
+            self._audit(refused, f"{what} refused", user_id=user.id, origin=origin)
+            raise WrongPassword
 
     async def failed(self, email: str, origin: Origin) -> None:
         await self._throttle.login_failed(email, origin.ip)
