@@ -9,12 +9,9 @@ import getpass
 import logging
 import logging.config
 import os
-import shutil
 import signal
 import sys
-import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import timedelta
 from types import FrameType
 
@@ -25,6 +22,7 @@ from authsvc.config import ASYMMETRIC_ALGORITHMS, Settings
 from authsvc.domain import CLI_OPERATOR
 from authsvc.errors import EmailTaken
 from authsvc.logs import logging_config
+from authsvc.metrics import shared_multiprocess_dir
 from authsvc.security import scopes as scope_rules
 from authsvc.security.keys import KeyConfigError, KeySet, generate_private_key_pem
 from authsvc.signing_keys import resolve_token_keys
@@ -169,7 +167,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     # status says "killed". A stop the orchestrator asked for is no failure: exit 0.
     previous = signal.signal(signal.SIGTERM, _stop_requested)
     try:
-        with _shared_metrics_dir(settings, args.workers):
+        with shared_multiprocess_dir(enabled=settings.metrics_enabled, workers=args.workers):
             uvicorn.run(
                 "authsvc.app:create_app_from_env",
                 factory=True,
@@ -203,20 +201,6 @@ class _StopRequested(Exception):
 
 def _stop_requested(_signum: int, _frame: FrameType | None) -> None:
     raise _StopRequested
-
-
-@contextmanager
-def _shared_metrics_dir(settings: Settings, workers: int) -> Iterator[None]:
-    """Several workers write their metrics to one directory that /metrics sums."""
-    if workers == 1 or not settings.metrics_enabled or os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        yield
-        return
-    directory = tempfile.mkdtemp(prefix="authsvc-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory  # inherited by the worker processes
-    try:
-        yield
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 def _read_password(from_stdin: bool) -> str:

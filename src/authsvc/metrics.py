@@ -8,7 +8,10 @@ whole replica whichever worker answers it.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client import multiprocess as prometheus_multiprocess
@@ -18,6 +21,21 @@ from authsvc.audit import AuditEvent
 
 def multiprocess_dir() -> str | None:
     return os.environ.get("PROMETHEUS_MULTIPROC_DIR") or None
+
+
+@contextmanager
+def shared_multiprocess_dir(*, enabled: bool, workers: int) -> Iterator[None]:
+    """Several workers write their metrics to one directory that /metrics sums: made for
+    the server's lifetime, and inherited by the worker processes."""
+    if workers == 1 or not enabled or multiprocess_dir():
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="authsvc-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 class Metrics:
