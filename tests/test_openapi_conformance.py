@@ -40,8 +40,8 @@ CHECKS = [
 # is the same on every database, and SQLite checks it in full; a server database gets
 # fewer examples, enough to find what only it would refuse (a NUL, a 4-byte character,
 # an overlong value), which keeps the suite on three databases inside its time.
-EXAMPLES_ON_SQLITE = 15
-EXAMPLES_ON_A_SERVER = 6
+EXAMPLES_ON_SQLITE = 25
+EXAMPLES_ON_A_SERVER = 10
 
 
 @pytest.fixture(scope="module", params=BACKEND_NAMES)
