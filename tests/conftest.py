@@ -14,6 +14,7 @@ from tests.support.databases import (
     sqlite_template,
 )
 from tests.support.redis import redis_url
+from tests.support.throttling import storage
 
 __all__ = [
     "admin",
@@ -28,4 +29,5 @@ __all__ = [
     "server_database_url",
     "settings",
     "sqlite_template",
+    "storage",
 ]

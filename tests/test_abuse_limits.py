@@ -7,18 +7,12 @@ limits are per hour, so nothing here depends on how fast the machine is.
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from tests.support.app import Api, running_app
-from tests.support.settings import PASSWORD, make_settings
+from tests.support.settings import PASSWORD
+from tests.support.throttling import SiteFactory, site_factory
 
 LIMITS = {
     "login_limit_account_ip": "3/hour",
@@ -29,53 +23,13 @@ LIMITS = {
 }
 ATTACKER = "198.51.100.66"
 OWNER = "192.0.2.10"
-PROXY = "10.0.0.2"
 WRONG = "not the password"
-
-SiteFactory = Callable[..., AbstractAsyncContextManager["Site"]]
-
-
-@dataclass
-class Site:
-    app: FastAPI
-    peer: Callable[..., Api]  # peer(ip, **headers): a client connecting from that address
-
-    @property
-    def hashes_run(self) -> int:
-        count: int = self.app.state.runtime.hasher.hashes_run
-        return count
-
-    def via_proxy(self, client: str) -> Api:
-        """A client behind the trusted proxy (set `trusted_proxies` on the site)."""
-        return self.peer(PROXY, **{"X-Forwarded-For": client})
-
-
-@pytest.fixture(params=["memory", "redis"])
-def storage(request: pytest.FixtureRequest) -> dict[str, str]:
-    prefix = {"throttle_key_prefix": f"test-{uuid.uuid4().hex}"}
-    if request.param == "memory":
-        return prefix
-    return {"redis_url": request.getfixturevalue("redis_url"), **prefix}
 
 
 @pytest.fixture
 def site(database_url: str, storage: dict[str, str]) -> SiteFactory:
-    @asynccontextmanager
-    async def factory(**overrides: Any) -> AsyncIterator[Site]:
-        settings = make_settings(database_url, **{**LIMITS, **storage, **overrides})
-        async with running_app(settings) as app, AsyncExitStack() as stack:
-
-            def peer(ip: str, **headers: str) -> Api:
-                transport = httpx.ASGITransport(app=app, client=(ip, 40000))
-                client = httpx.AsyncClient(
-                    transport=transport, base_url="http://testserver", headers=headers
-                )
-                stack.push_async_callback(client.aclose)
-                return Api(client)
-
-            yield Site(app, peer)
-
-    return factory
+    """`async with site(**settings) as s`: the app with small limits, reachable from any IP."""
+    return site_factory(database_url, {**LIMITS, **storage})
 
 
 def statuses(responses: list[httpx.Response]) -> list[int]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -24,6 +22,7 @@ from sqlalchemy import text
 from tests.support.app import Api, running_app
 from tests.support.processes import authsvc_env, serve
 from tests.support.settings import PASSWORD, make_settings
+from tests.support.throttling import Site, site_factory
 
 LIMITS = {
     "login_limit_account_ip": "3/hour",
@@ -36,48 +35,12 @@ OWNER = "192.0.2.10"
 WRONG = "not the password"
 
 
-@dataclass
-class Site:
-    app: FastAPI
-    peer: Callable[..., Api]  # peer(ip, **headers): a client connecting from that address
-
-    @property
-    def hashes_run(self) -> int:
-        count: int = self.app.state.runtime.hasher.hashes_run
-        return count
-
-
-@pytest.fixture(params=["memory", "redis"])
-def storage(request: pytest.FixtureRequest) -> dict[str, str]:
-    """Settings for each counter storage; a key prefix of its own keeps tests apart."""
-    prefix = {"throttle_key_prefix": f"test-{uuid.uuid4().hex}"}
-    if request.param == "memory":
-        return prefix
-    return {"redis_url": request.getfixturevalue("redis_url"), **prefix}
-
-
 @pytest.fixture
 def site(
     database_url: str, storage: dict[str, str]
 ) -> Callable[..., AbstractAsyncContextManager[Site]]:
     """`async with site(**settings) as s`: the app with small limits, reachable from any IP."""
-
-    @asynccontextmanager
-    async def factory(**overrides: Any) -> AsyncIterator[Site]:
-        settings = make_settings(database_url, **{**LIMITS, **storage, **overrides})
-        async with running_app(settings) as app, AsyncExitStack() as stack:
-
-            def peer(ip: str, **headers: str) -> Api:
-                transport = httpx.ASGITransport(app=app, client=(ip, 40000))
-                client = httpx.AsyncClient(
-                    transport=transport, base_url="http://testserver", headers=headers
-                )
-                stack.push_async_callback(client.aclose)
-                return Api(client)
-
-            yield Site(app, peer)
-
-    return factory
+    return site_factory(database_url, {**LIMITS, **storage})
 
 
 def assert_throttled(response: httpx.Response) -> None:

@@ -191,9 +191,6 @@ class Throttle:
                 continue
             raise await self._throttled(limit, keys)
 
-    async def login_failed(self, email: str, ip: str | None) -> None:
-        """Nothing left to count: `check_login` counted the attempt before it was checked."""
-
     async def login_succeeded(self, email: str, ip: str | None) -> None:
         """Clear the (account, address) counter; the other two keep the attempt."""
         keys = (_account_key(email), _address_key(ip))

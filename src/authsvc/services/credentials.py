@@ -63,17 +63,13 @@ class Credentials:
         self, user: Account, password: str, origin: Origin, *, refused: AuditEvent, what: str
     ) -> None:
         """The current password, asked for before a sensitive change: checked as a login
-        checks it (throttled first, counted when wrong); WrongPassword, audited as
+        checks it (counted by the throttle before it is checked); WrongPassword, audited as
         `refused`, when it is not the account's."""
         await self.check_throttle(user.email, origin)
         ok, _ = await self.verify(user.hashed_password, password, origin)
         if not ok:
-            await self.failed(user.email, origin)
             self._audit(refused, f"{what} refused", user_id=user.id, origin=origin)
             raise WrongPassword
-
-    async def failed(self, email: str, origin: Origin) -> None:
-        await self._throttle.login_failed(email, origin.ip)
 
     async def succeeded(self, email: str, origin: Origin) -> None:
         await self._throttle.login_succeeded(email, origin.ip)

@@ -51,7 +51,6 @@ class PasswordGrant:
         hashed = user.hashed_password if user else None
         ok, new_hash = await self._credentials.verify(hashed, password, origin)
         if not ok or user is None:
-            await self._credentials.failed(email, origin)
             self._failed(
                 user.id if user else None, request, "password" if user else "unknown account"
             )
