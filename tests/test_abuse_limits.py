@@ -92,7 +92,10 @@ async def test_a_large_burst_is_throttled_not_let_through_for_want_of_connection
         )
 
         assert statuses(burst) == [400] * 6 + [429] * 144
-    assert not [r for r in caplog.records if getattr(r, "event", "") == "throttle_unavailable"]
+    # No call waited in vain for a connection. A read timing out is another matter: on a
+    # loaded machine the burst can starve this process's event loop past Redis's 0.5 s.
+    failures = [r for r in caplog.records if getattr(r, "event", "") == "throttle_unavailable"]
+    assert all(getattr(r, "reason", "") == "TimeoutError" for r in failures), failures
 
 
 async def test_bursts_after_the_window_is_full_are_all_refused_and_cost_nothing(
